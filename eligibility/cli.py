@@ -1,0 +1,168 @@
+"""The command line: evaluate submissions, list policies, check policy files, evaluate in batch.
+
+``python -m eligibility`` and the installed ``tms-eligibility`` run the same ``main``. Exit
+status: 0 success, 1 a policy or engine failure, 2 invalid input (the problems are printed as
+the API's problem document, keyed by JSON Pointer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .checks import check_policy
+from .errors import EligibilityError, InvalidPolicy, InvalidSubmission
+from .library import Library, load_library, policy_files, rules_dir
+from .policy import load_policy
+
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
+
+
+def dumps(document) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def problem(errors: dict[str, list[str]], instance: str) -> dict:
+    """The problem document (RFC 9457) for invalid input, as the API answers 422."""
+    return {"type": "https://tms-eligibility.invalid/problems/validation", "title": "Invalid submission",
+            "status": 422, "detail": f"{len(errors)} field(s) are invalid; every one is listed in errors.",
+            "instance": instance, "errors": errors}
+
+
+def _read_json(source: str):
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _evaluate_document(library: Library, document, policies: list[str] | None) -> dict:
+    if policies and isinstance(document, dict):
+        document = {**document, "policies": policies}
+    evaluation = library.evaluate(library.load(document))
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return evaluation.document(uuid.uuid4().hex, created)
+
+
+def cmd_evaluate(args) -> int:
+    library = load_library(args.rules_dir)
+    try:
+        document = _read_json(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: not readable as JSON: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        print(dumps(_evaluate_document(library, document, args.policy)))
+    except InvalidSubmission as exc:
+        print(dumps(problem(exc.errors, args.file)), file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def cmd_policies(args) -> int:
+    library = load_library(args.rules_dir)
+    if args.json:
+        print(dumps([{"id": p.id, "version": p.version, "effective_date": p.effective_date.isoformat(),
+                      "digest": p.digest, "title": p.title} for p in library.policies.values()]))
+        return EXIT_OK
+    width = max(len(pid) for pid in library.policies)
+    for p in library.policies.values():
+        print(f"{p.id:<{width}}  {p.version:<12} {p.effective_date.isoformat()}  {p.digest}  {p.title}")
+    return EXIT_OK
+
+
+def cmd_check_rules(args) -> int:
+    """Load every policy file on its own (so each bad file is reported), then run every case."""
+    directory = Path(args.rules_dir or rules_dir())
+    broken = 0
+    for path in policy_files(directory):
+        try:
+            load_policy(path)
+        except InvalidPolicy as exc:
+            broken += 1
+            print(f"FAIL {path}:", file=sys.stderr)
+            for p in exc.problems:
+                print(f"  {p}", file=sys.stderr)
+    if broken:
+        print(f"{broken} policy file(s) cannot be loaded.", file=sys.stderr)
+        return EXIT_FAILURE
+    library = load_library(directory)
+    failed = 0
+    for policy in library.policies.values():
+        report = check_policy(library, policy)
+        passed = sum(1 for c in report.cases if not c.failures)
+        status = "ok  " if report.ok else "FAIL"
+        print(f"{status} {policy.ruleset_name}: {passed}/{len(report.cases)} cases pass, "
+              f"{len(policy.ruleset) - len(report.unexercised)}/{len(policy.ruleset)} rules exercised")
+        for case in report.cases:
+            for failure in case.failures:
+                print(f"  case {case.name}: {failure}")
+        for name in report.unexercised:
+            print(f"  rule {name}: no case makes it fire (add a case, or remove a rule that can never fire)")
+        failed += not report.ok
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def cmd_batch(args) -> int:
+    from tqdm import tqdm
+
+    library = load_library(args.rules_dir)
+    source = Path(args.input)
+    total = sum(1 for _ in source.open(encoding="utf-8"))
+    bad = 0
+    with source.open(encoding="utf-8") as lines, open(args.output, "w", encoding="utf-8") as out:
+        for number, line in enumerate(tqdm(lines, total=total, unit="sub", disable=args.quiet), start=1):
+            if not line.strip():
+                continue
+            try:
+                document = _evaluate_document(library, json.loads(line), args.policy)
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                document = {"line": number, "error": problem({"": [f"not JSON: {exc}"]}, f"line {number}")}
+            except InvalidSubmission as exc:
+                document = {"line": number, "error": problem(exc.errors, f"line {number}")}
+            if "error" in document:
+                bad += 1
+                print(f"line {number}: invalid ({', '.join(document['error']['errors'])})", file=sys.stderr)
+            out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{total} line(s), {bad} invalid; results in {args.output}", file=sys.stderr)
+    return EXIT_OK if not bad else EXIT_INVALID
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tms-eligibility", description=__doc__.splitlines()[0])
+    parser.add_argument("--rules-dir", help="policy files and drug catalogue (default: $TMS_RULES_DIR or rules/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("evaluate", help="evaluate one submission and print the result JSON")
+    p.add_argument("file", help="a submission JSON file, or - for standard input")
+    p.add_argument("--policy", action="append", help="a policy id (repeat for several); overrides the file's")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("policies", help="list the loaded policies with version and digest")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_policies)
+
+    p = sub.add_parser("check-rules", help="load every policy file and run its test cases")
+    p.set_defaults(func=cmd_check_rules)
+
+    p = sub.add_parser("batch", help="evaluate a JSON-lines file, one result per line")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--policy", action="append")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_batch)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InvalidPolicy as exc:
+        print(f"policy error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except EligibilityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE

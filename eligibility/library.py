@@ -1,0 +1,106 @@
+"""The library: the drug catalogue and every policy of a rules directory, loaded, checked and registered.
+
+This is the only file I/O of the domain. ``load_library`` reads ``rules/drugs.json`` and every
+``rules/<policy-id>/<version>.json``, refuses to return anything if a single file is wrong,
+and registers each policy's ruleset with the engine. Evaluating is then a pure function of the
+submission and the loaded policies.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from . import engine
+from .catalogue import Catalogue, load_catalogue
+from .errors import InvalidPolicy, UnknownPolicy
+from .evaluation import Evaluation, evaluate_policy
+from .model import Submission
+from .policy import Policy, load_policy
+from .schemas import SubmissionSchema, load_submission
+
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+DEFAULT_POLICIES = ("tms-clinical",)
+
+
+def rules_dir() -> Path:
+    """The rules directory: ``$TMS_RULES_DIR`` if set, else the ``rules/`` beside the package."""
+    return Path(os.environ.get("TMS_RULES_DIR") or DEFAULT_RULES_DIR)
+
+
+@dataclass
+class Library:
+    """Loaded policies (the latest version of each id) and the catalogue they share."""
+
+    catalogue: Catalogue
+    policies: dict[str, Policy]
+    versions: dict[str, list[Policy]]
+    default_policies: tuple[str, ...] = DEFAULT_POLICIES
+    _rulesets: dict[str, engine.Ruleset] = field(default_factory=dict, repr=False)
+
+    def policy(self, policy_id: str) -> Policy:
+        try:
+            return self.policies[policy_id]
+        except KeyError:
+            raise UnknownPolicy(policy_id) from None
+
+    def schema(self, today: date | None = None) -> SubmissionSchema:
+        """A submission schema that knows this library's drugs and policy ids."""
+        return SubmissionSchema(catalogue=self.catalogue, policy_ids=self.policies, today=today)
+
+    def load(self, document, today: date | None = None) -> Submission:
+        """Validate a parsed submission; raise ``InvalidSubmission`` listing every problem."""
+        return load_submission(document, self.schema(today))
+
+    def evaluate(self, submission: Submission) -> Evaluation:
+        """Evaluate ``submission`` against the policies it names (or the defaults), in its order."""
+        ids = submission.policies or self.default_policies
+        results = [evaluate_policy(submission, self.policy(pid), self._rulesets[pid].fire, self.catalogue)
+                   for pid in ids]
+        return Evaluation(as_of=submission.as_of.isoformat(), reference=submission.reference, results=results,
+                          warnings=warnings(submission))
+
+    def ruleset(self, policy_id: str) -> engine.Ruleset:
+        return self._rulesets[policy_id]
+
+
+def warnings(sub: Submission) -> list[dict]:
+    """What the engine kept but could not use: drugs the catalogue does not know."""
+    out = []
+    for t in sub.medication_trials or ():
+        if t.drug is None:
+            field = "drug" if t.given_name else "rxnorm"
+            out.append({"field": f"/medication_trials/{t.index}/{field}",
+                        "detail": f"{t.label} is not in the drug catalogue; the trial was kept but cannot count "
+                                  "toward any criterion."})
+    return out
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """Every ``<policy-id>/<version>.json`` under ``directory``, in a stable order."""
+    return sorted(p for p in Path(directory).glob("*/*.json") if p.is_file())
+
+
+def load_library(directory: Path | None = None, default_policies=DEFAULT_POLICIES) -> Library:
+    """Load and register everything under ``directory``; raise ``InvalidPolicy`` on the first bad file."""
+    directory = Path(directory or rules_dir())
+    catalogue = load_catalogue(directory / "drugs.json")
+    versions: dict[str, list[Policy]] = {}
+    for path in policy_files(directory):
+        policy = load_policy(path)
+        if policy.id != path.parent.name or policy.version != path.stem:
+            raise InvalidPolicy(path, [f"id and version ({policy.id}, {policy.version}) must match the file's "
+                                       f"folder and name ({path.parent.name}, {path.stem})"])
+        versions.setdefault(policy.id, []).append(policy)
+    if not versions:
+        raise InvalidPolicy(directory, ["no policy files (<policy-id>/<version>.json)"])
+    latest = {pid: max(vs, key=lambda p: p.effective_date) for pid, vs in versions.items()}
+    missing = [pid for pid in default_policies if pid not in latest]
+    if missing:
+        raise InvalidPolicy(directory, [f"default policy {pid!r} has no file" for pid in missing])
+    library = Library(catalogue, latest, versions, tuple(default_policies))
+    for pid, policy in latest.items():
+        library._rulesets[pid] = engine.register(policy.ruleset_name, policy.ruleset)
+    return library
