@@ -70,8 +70,11 @@ def determine(criteria: list[tuple[Kind, Status]]) -> Determination:
 def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list[str]],
                     catalogue: Catalogue) -> dict:
     """Evaluate one policy; ``fire`` runs its ruleset on the summary fact and names the rules that fired."""
-    summary = summarise(sub, policy.facts, catalogue)
-    values = {**summary.text, **policy.texts}
+    summary = summarise(sub, policy.facts, catalogue, policy.fact_fields)
+    texts = policy.texts
+
+    def values(name: str) -> str:
+        return texts[name] if name in texts else summary.text(name)
     decided: dict[tuple[str, str | None], Rule] = {}
     cautions_fired: set[str] = set()
     fired_once: set[str] = set()
@@ -99,11 +102,9 @@ def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list
         "determination": determine(pairs).value,
         "criteria": criteria,
         "missing_information": missing,
-        "cautions": [{"id": c.id, "detail": c.detail.render(values), "sources": policy.urls(c.sources)}
+        "cautions": [{"id": c.id, "detail": c.detail.render(values), "sources": c.urls}
                      for c in policy.cautions.values() if c.id in cautions_fired],
-        "documentation_requirements": [
-            {"id": d["id"], "detail": d["detail"], "sources": policy.urls(d["sources"])}
-            for d in policy.documentation_requirements],
+        "documentation_requirements": [dict(d) for d in policy.documentation_results],
         "measures": measures(sub, policy, summary),
     }
 
@@ -120,18 +121,18 @@ def _leaf_result(leaf: Leaf, target, policy: Policy, decided, summary: Summary, 
                           "the policy's rules leave this case uncovered")
     evidence: list[str] = []
     for ref in rule.evidence:
-        for pointer in (summary.refs.get(ref, ()) if ref.startswith("@") else (ref,)):
+        for pointer in (summary.refs(ref) if ref[0] == "@" else (ref,)):
             if pointer not in evidence:
                 evidence.append(pointer)
     return {"id": leaf.id, "title": leaf.title, "status": rule.status, "reason": rule.reason.render(values),
-            "evidence": evidence, "sources": policy.urls(leaf.sources), "rule": rule.name}
+            "evidence": evidence, "sources": list(leaf.urls), "rule": rule.name}
 
 
 def _missing_of(rule: Rule, summary: Summary, values) -> list[tuple[str, str]]:
     out = []
     for m in rule.missing:
         if isinstance(m, str):
-            out.extend(summary.refs.get(m, ()))
+            out.extend(summary.refs(m))
         else:
             out.append((m[0], m[1].render(values)))
     return out
@@ -159,7 +160,7 @@ def _criterion_result(criterion: Criterion, policy: Policy, decided, summary: Su
             if entry not in missing:
                 missing.append(entry)
     result = {"id": criterion.id, "kind": criterion.kind.value, "title": criterion.title, "status": status.value,
-              "reason": reason, "evidence": evidence, "sources": policy.urls(criterion.sources)}
+              "reason": reason, "evidence": evidence, "sources": list(criterion.urls)}
     if branches is None:
         result["rule"] = leaves[0][1]["rule"]
     else:
@@ -211,7 +212,7 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
     responded = False
     if ad_name:
         spec = policy.facts.counts[ad_name]
-        items = summary.items[ad_name]
+        items = summary.counts[ad_name].judged
         if sub.medication_trials is not None:
             failed = [t for t, truth in items if truth.value is True and t.outcome in spec.failure_outcomes]
             intolerant = [t for t, truth in items if truth.value is True and t.outcome in spec.intolerance_outcomes]
@@ -229,7 +230,8 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
                          ("psychotherapy", "psychotherapy_trials_failed")):
         name = policy.measures.get(key)
         if name:
-            out[measure] = summary.fact[name].get("count")
+            counted = summary.counts[name]
+            out[measure] = sum(1 for _, t in counted.judged if t.value is True) if counted.listed else None
     augmentation_used = None
     if sub.medication_trials is not None:
         augmentation_used = used_in_current_episode([t for t in sub.medication_trials if t.role == "augmentation"])

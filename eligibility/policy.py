@@ -52,26 +52,27 @@ def digest_of(document: Any) -> str:
 
 @dataclass(frozen=True)
 class Template:
-    """A reason or detail with ``{placeholders}``, split once at load into literal and lookup parts."""
+    """A reason or detail with ``{placeholders}``, compiled once at load into a positional format."""
 
     text: str
-    parts: tuple[tuple[str, str | None], ...]
+    names: tuple[str, ...]
+    _format: str
 
     @classmethod
     def compile(cls, text: str) -> Template:
-        parts, last = [], 0
-        for m in _PLACEHOLDER.finditer(text):
-            parts.append((text[last:m.start()], m.group(1)))
-            last = m.end()
-        parts.append((text[last:], None))
-        return cls(text, tuple(parts))
+        names: list[str] = []
 
-    @property
-    def names(self) -> list[str]:
-        return [name for _, name in self.parts if name]
+        def positional(m: re.Match) -> str:
+            names.append(m.group(1))
+            return f"{{{len(names) - 1}}}"
 
-    def render(self, values: dict[str, str]) -> str:
-        return "".join(literal + (values.get(name, "not given") if name else "") for literal, name in self.parts)
+        escaped = text.replace("{", "{{").replace("}", "}}")
+        format_string = re.sub(r"\{\{([a-z0-9_.\-]+)\}\}", positional, escaped)
+        return cls(text, tuple(names), format_string)
+
+    def render(self, lookup) -> str:
+        """Fill the placeholders with ``lookup(name)``."""
+        return self._format.format(*[lookup(name) for name in self.names]) if self.names else self.text
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Leaf:
     title: str
     sources: tuple[str, ...]
     rules: tuple[str, ...]
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Criterion:
     sources: tuple[str, ...]
     combine: str | None  # None, "any_of" or "all_of"
     leaves: tuple[Leaf, ...]
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Caution:
     id: str
     detail: Template
     sources: tuple[str, ...]
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True, repr=False)
@@ -144,10 +148,12 @@ class Policy:
     rules: dict[str, Rule]
     cautions: dict[str, Caution]
     documentation_requirements: tuple[dict, ...]
+    documentation_results: tuple[dict, ...]  # as results print them: sources as URLs
     measures: dict[str, str]
     cases: tuple[dict, ...]
     texts: dict[str, str] = field(repr=False)  # "param.<name>" -> the parameter as reasons print it
     ruleset: dict[str, dict] = field(repr=False)
+    fact_fields: frozenset[str] = field(repr=False)  # the summary-fact fields the rules test
     document: dict = field(repr=False)
 
     def __repr__(self) -> str:
@@ -156,9 +162,6 @@ class Policy:
     @property
     def ruleset_name(self) -> str:
         return f"{self.id}@{self.version}"
-
-    def urls(self, keys) -> list[str]:
-        return [self.sources[k].url for k in keys]
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -215,9 +218,10 @@ class _Checker:
             self.problem("/parameters", str(exc))
             facts = FactSpec()
         self.facts = facts
-        self.fact_paths = _fact_paths(facts)
-        self.text_names = facts.vocabulary() | {f"param.{k}" for k in parameters}
-        self.ref_names = _ref_names(facts)
+        self.fact_paths = facts.fact_paths()
+        self.text_names = facts.text_names() | {f"param.{k}" for k in parameters}
+        self.ref_names = facts.ref_names()
+        self.fields_used: set[str] = set()
 
         criteria, rules, ruleset = [], {}, {}
         seen_criteria: set[str] = set()
@@ -246,9 +250,10 @@ class _Checker:
                 statuses = {r["status"] for r in b["rules"].values()}
                 if "met" not in statuses:
                     self.problem(bwhere, "no rule can make it met")
-                leaves.append(Leaf(b["id"], b["title"], tuple(b.get("sources", c["sources"])), tuple(b["rules"])))
+                leaf_sources = tuple(b.get("sources", c["sources"]))
+                leaves.append(Leaf(b["id"], b["title"], leaf_sources, tuple(b["rules"]), self._urls(leaf_sources)))
             criteria.append(Criterion(c["id"], Kind(c["kind"]), c["title"], tuple(c["sources"]), combine,
-                                      tuple(leaves)))
+                                      tuple(leaves), self._urls(c["sources"])))
 
         cautions = {}
         for i, caution in enumerate(doc.get("cautions", [])):
@@ -258,10 +263,12 @@ class _Checker:
             if name in rules or caution["id"] in cautions:
                 self.problem(f"{where}/id", f"caution {caution['id']!r} clashes with another rule or caution")
             cautions[caution["id"]] = Caution(caution["id"], self._template(caution["detail"], f"{where}/detail"),
-                                              tuple(caution["sources"]))
+                                              tuple(caution["sources"]), self._urls(caution["sources"]))
             ruleset[name] = {"all": [{"m": {"$and": [{"t": "s"}, self._condition(caution["when"], where)]}}]}
+        documentation = []
         for i, req in enumerate(doc.get("documentation_requirements", [])):
             self._check_sources(req["sources"], f"/documentation_requirements/{i}/sources")
+            documentation.append({"id": req["id"], "detail": req["detail"], "sources": list(self._urls(req["sources"]))})
         measures = dict(doc.get("measures", {}))
         wanted = {"antidepressants": "medication_trials", "augmentation": "medication_trials",
                   "psychotherapy": "psychotherapy_trials", "ect": "ect_courses"}
@@ -276,8 +283,9 @@ class _Checker:
             summary=doc["summary"], digest=digest_of(doc), path=str(path), sources=sources,
             parameters=parameters, parameter_notes=notes, facts=facts, criteria=tuple(criteria), rules=rules,
             cautions=cautions, documentation_requirements=tuple(doc.get("documentation_requirements", [])),
+            documentation_results=tuple(documentation),
             measures=measures, cases=tuple(doc["cases"]), texts=_parameter_texts(parameters, facts), ruleset=ruleset,
-            document=doc,
+            fact_fields=frozenset(self.fields_used), document=doc,
         )
 
     # -- parts -------------------------------------------------------------------------------------
@@ -293,6 +301,9 @@ class _Checker:
                 value = value["value"]
             values[name] = value
         return values, notes
+
+    def _urls(self, keys) -> tuple[str, ...]:
+        return tuple(self.doc["sources"][k]["url"] for k in keys if k in self.source_keys)
 
     def _check_sources(self, keys, where: str) -> None:
         for i, key in enumerate(keys):
@@ -377,6 +388,7 @@ class _Checker:
                 self.problem(where, f"can never hold: {name} cannot be both above {lo} and below {hi}")
 
     def _check_field(self, name: str, where: str) -> None:
+        self.fields_used.add(name)
         if name not in self.fact_paths:
             self.problem(where, f"unknown fact field {name!r}{_suggest(name, self.fact_paths)}")
 
@@ -415,33 +427,6 @@ def _parameter_texts(parameters: dict, facts: FactSpec) -> dict[str, str]:
             value = fmt(value)
         texts[f"param.{name}"] = str(value)
     return texts
-
-
-def _fact_paths(facts: FactSpec) -> set[str]:
-    paths = {"age", "sex", "pregnant", "request.kind", "request.protocol", "request.sessions", "clinician.role",
-             "dx.listed", "dx.count"}
-    paths |= {f"episode.{k}" for k in ("severity", "severity_rank", "psychotic_features", "catatonia",
-                                       "ect_candidate", "onset_days")}
-    paths |= {f"safety.{f}" for f in SAFETY_FIELDS}
-    paths |= {f"dx.{name}" for name in facts.diagnosis_sets}
-    for name in facts.scales:
-        paths |= {f"scale.{name}.{k}" for k in ("listed", "in_window", "instrument", "score", "threshold",
-                                                "days_ago")}
-    for name, spec in facts.counts.items():
-        paths |= {f"{name}.{k}" for k in ("listed", "count", "possible")}
-        if spec.source == "medication_trials":
-            paths |= {f"{name}.classes", f"{name}.classes_possible"}
-    return paths
-
-
-def _ref_names(facts: FactSpec) -> set[str]:
-    refs = {"@age", "@dx", "@clinician.role"} | {f"@episode.{k}" for k in (
-        "severity", "psychotic_features", "catatonia", "ect_candidate", "onset")}
-    refs |= {f"@dx.{name}" for name in facts.diagnosis_sets}
-    refs |= {f"@scale.{name}" for name in facts.scales}
-    for name in facts.counts:
-        refs |= {f"@{name}.{k}" for k in ("all", "qualifying", "undetermined", "missing")}
-    return refs
 
 
 def _suggest(name: str, known) -> str:
