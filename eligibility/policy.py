@@ -24,7 +24,7 @@ import jsonschema
 
 from .errors import InvalidPolicy
 from .facts import FactSpec, fmt
-from .model import SAFETY_FIELDS, Kind, Status
+from .model import Kind, Status
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rules" / "policy.schema.json"
 
@@ -268,7 +268,8 @@ class _Checker:
         documentation = []
         for i, req in enumerate(doc.get("documentation_requirements", [])):
             self._check_sources(req["sources"], f"/documentation_requirements/{i}/sources")
-            documentation.append({"id": req["id"], "detail": req["detail"], "sources": list(self._urls(req["sources"]))})
+            urls = list(self._urls(req["sources"]))
+            documentation.append({"id": req["id"], "detail": req["detail"], "sources": urls})
         measures = dict(doc.get("measures", {}))
         wanted = {"antidepressants": "medication_trials", "augmentation": "medication_trials",
                   "psychotherapy": "psychotherapy_trials", "ect": "ect_courses"}
