@@ -58,11 +58,11 @@ class Ruleset:
         with self._lock:
             self._seq += 1
             fact_id = f"f{self._seq}"
-            # orjson refuses NaN and infinities (they are null in its output, which the schema
-            # never lets through), and is an order of magnitude faster than json here.
-            payload = orjson.dumps({**fact, "sid": self._sid, "id": fact_id}).decode()
             asserted = False
             try:
+                # orjson is an order of magnitude faster than json here. It would write a NaN as
+                # null, but the submission schema lets no non-finite number through.
+                payload = orjson.dumps({**fact, "sid": self._sid, "id": fact_id}).decode()
                 status, state = _dre.assert_fact(self._handle, payload)
                 if status == _NOT_HANDLED:
                     return []

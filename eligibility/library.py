@@ -30,7 +30,7 @@ def rules_dir() -> Path:
     return Path(os.environ.get("TMS_RULES_DIR") or DEFAULT_RULES_DIR)
 
 
-@dataclass
+@dataclass(repr=False)
 class Library:
     """Loaded policies (the latest version of each id) and the catalogue they share."""
 
@@ -39,6 +39,9 @@ class Library:
     versions: dict[str, list[Policy]]
     default_policies: tuple[str, ...] = DEFAULT_POLICIES
     _rulesets: dict[str, engine.Ruleset] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"<Library {', '.join(p.ruleset_name for p in self.policies.values())}>"
 
     def policy(self, policy_id: str) -> Policy:
         try:
