@@ -60,7 +60,8 @@ def test_age_and_birth_date_must_agree_on_as_of(library):
     ({"rxnorm": "RX123"}, "/medication_trials/0/rxnorm"),
     ({"drug": "sertraline", "rxnorm": "15996"}, "/medication_trials/0/rxnorm"),
     ({"drug": "sertraline", "daily_dose_mg": "50"}, "/medication_trials/0/daily_dose_mg"),
-    ({"drug": "sertraline", "dose_limited_by_tolerability": "yes"}, "/medication_trials/0/dose_limited_by_tolerability"),
+    ({"drug": "sertraline", "dose_limited_by_tolerability": "yes"},
+     "/medication_trials/0/dose_limited_by_tolerability"),
 ])
 def test_bad_trial_fields_are_refused_at_their_pointer(library, trial, pointer):
     assert pointer in problems(library, {**classic(), "medication_trials": [trial]})
