@@ -87,6 +87,15 @@ def _outcome(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
+def word(value) -> str:
+    """A fact value as a reason prints it: yes/no for booleans, numbers as written, words for codes."""
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return fmt(value) if isinstance(value, (int, float)) else str(value).replace("_", " ")
+
+
 # -- policy-side specifications -------------------------------------------------------------------
 
 COUNT_SOURCES = ("medication_trials", "psychotherapy_trials", "ect_courses", "tms_courses")
@@ -162,13 +171,19 @@ class CountSpec:
         return ", ".join(parts) if parts else "any adequacy"
 
 
+SCALE_SELECTIONS = ("latest", "lowest")
+
+
 @dataclass(frozen=True)
 class ScaleSpec:
-    """The most recent score within a window, with the threshold for its instrument."""
+    """One score within a window, with the threshold for its instrument: the most recent one
+    (``select: latest``, the default) or the one furthest below its threshold (``select: lowest``,
+    for policies that want symptoms *persistently* at a level)."""
 
     name: str
     window_days: int
     thresholds: dict[str, float]
+    select: str = "latest"
 
 
 @dataclass(frozen=True)
@@ -189,9 +204,12 @@ class FactSpec:
             except ValueError as exc:
                 raise ValueError(f"parameters.diagnosis_sets.{name}: {exc}") from None
         for name, spec in (parameters.get("scales") or {}).items():
-            if set(spec) != {"window_days", "thresholds"}:
-                raise ValueError(f"parameters.scales.{name}: needs exactly window_days and thresholds")
-            scales[name] = ScaleSpec(name, int(spec["window_days"]), dict(spec["thresholds"]))
+            if not {"window_days", "thresholds"} <= set(spec) <= {"window_days", "thresholds", "select"}:
+                raise ValueError(f"parameters.scales.{name}: needs window_days and thresholds, and may have select")
+            if spec.get("select", "latest") not in SCALE_SELECTIONS:
+                raise ValueError(f"parameters.scales.{name}.select: must be one of {list(SCALE_SELECTIONS)}")
+            scales[name] = ScaleSpec(name, int(spec["window_days"]), dict(spec["thresholds"]),
+                                     spec.get("select", "latest"))
         for name, spec in (parameters.get("counts") or {}).items():
             if name in RESERVED_NAMES:
                 raise ValueError(f"parameters.counts.{name}: the name is reserved")
@@ -221,7 +239,9 @@ class FactSpec:
     def text_names(self) -> set[str]:
         """Every ``{placeholder}`` a reason or detail may use (besides ``param.*``)."""
         names = {"age", "age_text", "sex", "pregnant", "request.kind", "request.protocol", "request.sessions",
-                 "clinician.role", "dx.codes", "episode.severity", "episode.onset", "episode.onset_days", "as_of"}
+                 "clinician.role", "dx.codes", "episode.severity", "episode.onset", "episode.onset_days", "as_of",
+                 "episode.psychotic_features", "episode.catatonia", "episode.ect_candidate", "dx.count"}
+        names |= {f"safety.{f}" for f in SAFETY_FIELDS}
         for name in self.diagnosis_sets:
             names |= {f"dx.{name}.codes", f"dx.{name}.set"}
         for name in self.scales:
@@ -257,11 +277,12 @@ class Counted(NamedTuple):
 class Summary:
     """The summary fact of one submission under one policy, and its explanation on demand."""
 
-    __slots__ = ("sub", "spec", "catalogue", "fact", "counts", "_latest", "_cache")
+    __slots__ = ("sub", "spec", "catalogue", "values", "fact", "counts", "_latest", "_cache")
 
-    def __init__(self, sub: Submission, spec: FactSpec, catalogue: Catalogue, fact: dict, counts: dict,
-                 latest: dict):
+    def __init__(self, sub: Submission, spec: FactSpec, catalogue: Catalogue, values: dict, fact: dict,
+                 counts: dict, latest: dict):
         self.sub, self.spec, self.catalogue = sub, spec, catalogue
+        self.values = values  # every fact field by its dotted path, before projection
         self.fact, self.counts, self._latest = fact, counts, latest
         self._cache: dict[str, Any] = {}
 
@@ -313,7 +334,7 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue, needed: fro
             flat[f"dx.{name}"] = sum(1 for d in sub.diagnoses if d.code in code_set)
     latest = {}
     for name, scale_spec in spec.scales.items():
-        latest[name] = _latest_score(sub, scale_spec, flat)
+        latest[name] = _select_score(sub, scale_spec, flat)
     safety = sub.safety
     for f in SAFETY_FIELDS:
         value = getattr(safety, f)
@@ -334,7 +355,7 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue, needed: fro
         for parent in parents:
             node = node.setdefault(parent, {})
         node[leaf] = value
-    return Summary(sub, spec, catalogue, fact, counts, latest)
+    return Summary(sub, spec, catalogue, flat, fact, counts, latest)
 
 
 def _count(sub: Submission, spec: CountSpec, flat: dict) -> Counted:
@@ -357,18 +378,26 @@ def _count(sub: Submission, spec: CountSpec, flat: dict) -> Counted:
     return Counted(spec, judged, True)
 
 
-def _latest_score(sub: Submission, spec: ScaleSpec, flat: dict):
-    """Return the most recent score within the window (the latest date; on a tie, the last listed)."""
+def _select_score(sub: Submission, spec: ScaleSpec, flat: dict):
+    """Return the score within the window that the policy reads: the latest (on a tie, the last
+    listed) or, with ``select: lowest``, the one furthest below its threshold (on a tie, the latest)."""
     prefix = f"scale.{spec.name}"
     if sub.scales is None:
         flat[f"{prefix}.listed"] = False
         return None
     latest = None
     in_window = 0
+    lowest = spec.select == "lowest"
     for s in sub.scales:
         if s.instrument in spec.thresholds and 0 <= (sub.as_of - s.date).days <= spec.window_days:
             in_window += 1
-            if latest is None or (s.date, s.index) > (latest.date, latest.index):
+            if latest is None:
+                latest = s
+            elif lowest:
+                margin, best = s.score - spec.thresholds[s.instrument], latest.score - spec.thresholds[latest.instrument]
+                if (margin, -s.date.toordinal(), -s.index) < (best, -latest.date.toordinal(), -latest.index):
+                    latest = s
+            elif (s.date, s.index) > (latest.date, latest.index):
                 latest = s
     flat[f"{prefix}.listed"] = True
     flat[f"{prefix}.in_window"] = in_window
@@ -386,26 +415,19 @@ def _latest_score(sub: Submission, spec: ScaleSpec, flat: dict):
 def _text(s: Summary, name: str) -> str:
     sub = s.sub
     head, _, rest = name.partition(".")
-    if name in ("age", "age_text"):
+    if name == "age_text":
         p = sub.patient
         if p.age is None:
             return "not given"
-        return str(p.age) if name == "age" or p.age_source == "age" else f"{p.age} (from birth_date)"
+        return str(p.age) if p.age_source == "age" else f"{p.age} (from birth_date)"
     if name == "as_of":
         return sub.as_of.isoformat()
-    if name in ("sex", "pregnant"):
-        value = getattr(sub.patient, name)
-        return "not given" if value is None else str(value).lower()
-    if head == "episode":
-        if rest == "onset_days":
-            return "not given" if sub.episode.onset is None else str((sub.as_of - sub.episode.onset).days)
-        value = getattr(sub.episode, rest)
-        return "not given" if value is None else str(value)
-    if head == "request":
-        return str(getattr(sub.request, rest)).replace("_", " ")
-    if name == "clinician.role":
-        role = sub.ordering_clinician_role
-        return "not given" if role is None else role.replace("_", " ")
+    if name == "episode.onset":
+        return "not given" if sub.episode.onset is None else sub.episode.onset.isoformat()
+    if name in s.values and head != "scale":
+        return word(s.values[name])
+    if head in ("age", "sex", "pregnant", "episode", "safety", "clinician") or name.startswith("request."):
+        return "not given"
     if head == "dx":
         if sub.diagnoses is None:
             return "none given"
@@ -433,7 +455,7 @@ def _text(s: Summary, name: str) -> str:
     if rest == "adequacy":
         return spec.adequacy_text()
     if rest in ("count", "possible", "classes", "classes_possible"):
-        return str(s.fact[head].get(rest, "not given"))
+        return "not given"  # the list was not given (a given list always has its counts in values)
     if rest == "class_names":
         classes = {i.drug.drug_class for i, t in counted.judged if t.value is True}
         return ", ".join(sorted(s.catalogue.class_title(c) for c in classes)) or "none"

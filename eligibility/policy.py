@@ -222,6 +222,7 @@ class _Checker:
         self.text_names = facts.text_names() | {f"param.{k}" for k in parameters}
         self.ref_names = facts.ref_names()
         self.fields_used: set[str] = set()
+        self.static_texts = _parameter_texts(parameters, facts)
 
         criteria, rules, ruleset = [], {}, {}
         seen_criteria: set[str] = set()
@@ -232,6 +233,7 @@ class _Checker:
             seen_criteria.add(c["id"])
             self._check_sources(c["sources"], f"{where}/sources")
             combine = "any_of" if "any_of" in c else "all_of" if "all_of" in c else None
+            title = self._title(c["title"], f"{where}/title")
             branches = c[combine] if combine else [{"id": c["id"], "title": c["title"], "rules": c["rules"]}]
             leaves, branch_ids = [], set()
             for bi, b in enumerate(branches):
@@ -251,8 +253,9 @@ class _Checker:
                 if "met" not in statuses:
                     self.problem(bwhere, "no rule can make it met")
                 leaf_sources = tuple(b.get("sources", c["sources"]))
-                leaves.append(Leaf(b["id"], b["title"], leaf_sources, tuple(b["rules"]), self._urls(leaf_sources)))
-            criteria.append(Criterion(c["id"], Kind(c["kind"]), c["title"], tuple(c["sources"]), combine,
+                leaf_title = self._title(b["title"], f"{bwhere}/title") if combine else title
+                leaves.append(Leaf(b["id"], leaf_title, leaf_sources, tuple(b["rules"]), self._urls(leaf_sources)))
+            criteria.append(Criterion(c["id"], Kind(c["kind"]), title, tuple(c["sources"]), combine,
                                       tuple(leaves), self._urls(c["sources"])))
 
         cautions = {}
@@ -399,6 +402,14 @@ class _Checker:
             if name not in self.text_names:
                 self.problem(where, f"unknown placeholder {{{name}}}{_suggest(name, self.text_names)}")
         return template
+
+    def _title(self, text: str, where: str) -> str:
+        """A title may name parameters and code sets (filled in once, here), never a patient's facts."""
+        template = Template.compile(text)
+        for name in template.names:
+            if name not in self.static_texts:
+                self.problem(where, f"unknown placeholder {{{name}}} (a title may only name param.* and dx.*.set)")
+        return template.render(lambda name: self.static_texts.get(name, ""))
 
     def _rule(self, name: str, r: dict, target, where: str) -> Rule:
         evidence = tuple(r.get("evidence", []))
