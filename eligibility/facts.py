@@ -394,7 +394,8 @@ def _select_score(sub: Submission, spec: ScaleSpec, flat: dict):
             if latest is None:
                 latest = s
             elif lowest:
-                margin, best = s.score - spec.thresholds[s.instrument], latest.score - spec.thresholds[latest.instrument]
+                margin = s.score - spec.thresholds[s.instrument]
+                best = latest.score - spec.thresholds[latest.instrument]
                 if (margin, -s.date.toordinal(), -s.index) < (best, -latest.date.toordinal(), -latest.index):
                     latest = s
             elif (s.date, s.index) > (latest.date, latest.index):

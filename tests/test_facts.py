@@ -28,8 +28,8 @@ def trials(*items):
 
 def test_counts_separate_qualifying_from_possible_trials(library):
     s = summary_of(library, trials(
-        {"drug": "sertraline", "daily_dose_mg": 200, "duration_weeks": 6, "episode": "current", "outcome": "no_response",
-         "adherence_percent": 80},                                                   # qualifies (at the maximum)
+        {"drug": "sertraline", "daily_dose_mg": 200, "duration_weeks": 6, "episode": "current",
+         "outcome": "no_response", "adherence_percent": 80},                          # qualifies (at the maximum)
         {"drug": "venlafaxine", "daily_dose_mg": 225, "duration_weeks": 8, "episode": "current",
          "outcome": "no_response", "adherence_percent": 95},                          # below 375: tolerability unknown
         {"drug": "bupropion", "daily_dose_mg": 450, "duration_weeks": 5.9, "episode": "current",
