@@ -4,11 +4,9 @@ import json
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from eligibility import load_library
 
-EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AS_OF = "2026-11-02"
 
 
@@ -19,11 +17,8 @@ def shared_library():
 
 
 def example(name: str) -> dict:
-    """A sample submission from the shared examples (skipped if the folder is absent)."""
-    path = EXAMPLES / f"{name}.json"
-    if not path.exists():
-        pytest.skip(f"{path} is not present")
-    return json.loads(path.read_text())
+    """A sample submission from ``examples/``."""
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
 
 
 def classic() -> dict:
