@@ -307,9 +307,6 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue, needed: fro
     :param needed: the fact fields the policy's rules test; the asserted fact holds only these
         (smaller facts are faster to assert and to fire). ``None`` keeps every field.
     """
-    def keep(section: dict) -> dict:
-        return section if needed is None else {k: v for k, v in section.items() if k in needed}
-
     flat: dict[str, Any] = {}
     p = sub.patient
     if p.age is not None:
@@ -349,12 +346,13 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue, needed: fro
         counts[name] = _count(sub, count_spec, flat)
 
     fact: dict[str, Any] = {"t": "s"}
-    for path, value in keep(flat).items():
-        node = fact
-        *parents, leaf = path.split(".")
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
+    for path in (flat if needed is None else needed):
+        if path in flat:
+            node = fact
+            *parents, leaf = path.split(".")
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[leaf] = flat[path]
     return Summary(sub, spec, catalogue, flat, fact, counts, latest)
 
 

@@ -91,10 +91,14 @@ class Rule:
 
     name: str
     target: tuple[str, str | None]  # (criterion id, branch id or None)
-    status: Status
+    status: str  # a Status value
     reason: Template
     evidence: tuple[str, ...]
     missing: tuple[Any, ...]  # "@ref" or (pointer, Template)
+
+    @property
+    def literal_evidence(self) -> bool:
+        return not any(ref.startswith("@") for ref in self.evidence)
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class Leaf:
 class Criterion:
     id: str
     kind: Kind
+    kind_value: str
     title: str
     sources: tuple[str, ...]
     combine: str | None  # None, "any_of" or "all_of"
@@ -147,6 +152,7 @@ class Policy:
     criteria: tuple[Criterion, ...]
     rules: dict[str, Rule]
     cautions: dict[str, Caution]
+    caution_rules: dict[str, str]  # ruleset rule name -> caution id
     documentation_requirements: tuple[dict, ...]
     documentation_results: tuple[dict, ...]  # as results print them: sources as URLs
     measures: dict[str, str]
@@ -158,6 +164,12 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.id}@{self.version} {self.digest[:19]}>"
+
+    @property
+    def header(self) -> dict:
+        """The ``policy`` object of a result."""
+        return {"id": self.id, "version": self.version, "title": self.title, "digest": self.digest,
+                "effective_date": self.effective_date.isoformat()}
 
     @property
     def ruleset_name(self) -> str:
@@ -255,7 +267,7 @@ class _Checker:
                 leaf_sources = tuple(b.get("sources", c["sources"]))
                 leaf_title = self._title(b["title"], f"{bwhere}/title") if combine else title
                 leaves.append(Leaf(b["id"], leaf_title, leaf_sources, tuple(b["rules"]), self._urls(leaf_sources)))
-            criteria.append(Criterion(c["id"], Kind(c["kind"]), title, tuple(c["sources"]), combine,
+            criteria.append(Criterion(c["id"], Kind(c["kind"]), c["kind"], title, tuple(c["sources"]), combine,
                                       tuple(leaves), self._urls(c["sources"])))
 
         cautions = {}
@@ -286,7 +298,8 @@ class _Checker:
             title=doc["title"], publisher=doc["publisher"], jurisdiction=doc["jurisdiction"],
             summary=doc["summary"], digest=digest_of(doc), path=str(path), sources=sources,
             parameters=parameters, parameter_notes=notes, facts=facts, criteria=tuple(criteria), rules=rules,
-            cautions=cautions, documentation_requirements=tuple(doc.get("documentation_requirements", [])),
+            cautions=cautions, caution_rules={f"caution-{c}": c for c in cautions},
+            documentation_requirements=tuple(doc.get("documentation_requirements", [])),
             documentation_results=tuple(documentation),
             measures=measures, cases=tuple(doc["cases"]), texts=_parameter_texts(parameters, facts), ruleset=ruleset,
             fact_fields=frozenset(self.fields_used), document=doc,
@@ -426,8 +439,8 @@ class _Checker:
                 missing.append((m["field"], self._template(m["detail"], f"{where}/missing/{i}/detail")))
         if r["status"] == "unknown" and not missing:
             self.problem(where, "an unknown rule must say what information is missing")
-        return Rule(name, target, Status(r["status"]), self._template(r["reason"], f"{where}/reason"), evidence,
-                    tuple(missing))
+        return Rule(name, target, Status(r["status"]).value, self._template(r["reason"], f"{where}/reason"),
+                    evidence, tuple(missing))
 
 
 def _parameter_texts(parameters: dict, facts: FactSpec) -> dict[str, str]:

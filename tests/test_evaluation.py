@@ -16,16 +16,16 @@ M, N, U = Status.MET, Status.NOT_MET, Status.UNKNOWN
     ((M, N), M), ((M, U), M), ((N, N), N), ((N, U), U), ((U, U), U),
 ])
 def test_any_of_is_kleene_or(statuses, expected):
-    assert any_of(statuses) is expected
-    assert any_of(reversed(statuses)) is expected
+    assert any_of(statuses) == expected
+    assert any_of(reversed(statuses)) == expected
 
 
 @pytest.mark.parametrize(("statuses", "expected"), [
     ((M, M), M), ((M, U), U), ((M, N), N), ((N, U), N), ((U, U), U),
 ])
 def test_all_of_is_kleene_and(statuses, expected):
-    assert all_of(statuses) is expected
-    assert all_of(reversed(statuses)) is expected
+    assert all_of(statuses) == expected
+    assert all_of(reversed(statuses)) == expected
 
 
 @pytest.mark.parametrize("combination", list(itertools.product(Kind, Status, Kind, Status)))
