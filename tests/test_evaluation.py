@@ -96,6 +96,14 @@ def test_an_unknown_drug_is_reported_as_a_warning(library):
     assert "notadrugamine" in evaluation.warnings[0]["detail"]
 
 
+def test_a_diagnosis_code_no_policy_reads_is_kept_and_reported(library):
+    document = {**classic(), "diagnoses": [{"code": "F33.2"}, {"code": "F411"}]}
+    evaluation = library.evaluate(library.load(document))
+    assert [w["field"] for w in evaluation.warnings] == ["/diagnoses/1/code"]
+    assert "F41.1" in evaluation.warnings[0]["detail"]
+    assert evaluation.result("tms-clinical")["determination"] == "meets_criteria"
+
+
 def test_missing_information_is_listed_even_when_the_verdict_is_negative(evaluate):
     document = {**classic(), "current_episode": {"severity": "mild"}, "safety": {}}
     result = evaluate(document)
