@@ -70,3 +70,11 @@ def test_the_domain_does_not_import_flask():
     code = "import eligibility, eligibility.cli, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
            "('flask', 'werkzeug', 'api', 'sqlalchemy')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_the_readme_documents_every_environment_variable():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for setting in config.SETTINGS + config.SERVE_SETTINGS:
+        assert f"| `{setting.env}` |" in readme, setting.env
