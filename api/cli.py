@@ -16,6 +16,7 @@ from .config import SERVE_SETTINGS
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """The domain parser's sub-command table (argparse offers no public way to reach it)."""
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 

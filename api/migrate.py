@@ -12,11 +12,9 @@ from alembic.script import ScriptDirectory
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(engine: sa.Engine | None = None) -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    if engine is not None:
-        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 
@@ -26,17 +24,17 @@ def head() -> str:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` to ``revision`` (each migration in its own transaction)."""
-    config = alembic_config(engine)
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-        connection.commit()
+    """Bring the database behind ``engine`` to ``revision``."""
+    _run(command.upgrade, engine, revision)
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:
-    config = alembic_config(engine)
+    _run(command.downgrade, engine, revision)
+
+
+def _run(alembic_command, engine: sa.Engine, revision: str) -> None:
+    config = alembic_config()
     with engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+        alembic_command(config, revision)
         connection.commit()

@@ -284,7 +284,7 @@ class PolicySchema(PolicySummarySchema):
     parameters = fields.List(fields.Nested(ParameterSchema), required=True)
     criteria = fields.List(fields.Nested(PolicyCriterionSchema), required=True)
     documentation_requirements = fields.List(fields.Nested(DocumentationRequirementSchema), required=True,
-                                             **_doc("`sources` here are keys into `sources`."))
+                                             **_doc("What the policy demands that no rule can check."))
 
 
 class PolicyListSchema(OutputSchema):

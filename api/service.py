@@ -21,8 +21,9 @@ class Service:
     schema: SubmissionSchema  # built once: constructing it costs about as much as loading a body
     store: Store
     revision: str  # the Alembic revision this code expects the database to be at
-    # Bodies that cannot change while the process runs, serialised at start-up.
-    static_bodies: dict[str, bytes] = field(default_factory=dict)
+    # Bodies that cannot change while the process runs, serialised at start-up: "openapi" and
+    # "policies" (a dict: "" for the list, each policy id for its detail).
+    static_bodies: dict = field(default_factory=dict)
 
 
 def service() -> Service:

@@ -197,9 +197,6 @@ class Store:
 
         return self._run(work)
 
-    def count(self) -> int:
-        return self._run(lambda conn: conn.execute(sa.select(sa.func.count()).select_from(evaluations)).scalar())
-
     def revision(self) -> str | None:
         """The Alembic revision the database is at, or ``None`` before the first migration."""
         def work(conn):
