@@ -75,4 +75,5 @@ def document(api: OpenApi, library: Library) -> dict:
         for field, note in notes.items():
             schemas[schema_name]["properties"][field]["description"] = note
     schemas["Submission"]["properties"]["policies"]["items"]["enum"] = sorted(library.policies)
+    schemas.pop("PaginationMetadata", None)  # flask-smorest registers it; this API pages by cursor instead
     return spec
