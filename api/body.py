@@ -65,8 +65,8 @@ def _unencodable(text: str) -> bool:
     return False
 
 
-def json_body() -> tuple[object, bytes]:
-    """The request's parsed JSON body and its raw bytes; raise ``Problem`` (400, 413 or 415) if unusable."""
+def json_body() -> tuple[object, bytes, str]:
+    """The request's parsed JSON body, its bytes and its text; raise ``Problem`` (400, 413 or 415) if unusable."""
     if request.mimetype != "application/json":
         raise Problem(415, "Send the submission as Content-Type: application/json.",
                       headers={"Accept": "application/json"})
@@ -92,4 +92,4 @@ def json_body() -> tuple[object, bytes]:
         raise Problem(400, f"The body is not valid JSON: {exc}.") from None
     if _SUSPECT_ESCAPE.search(text) and _bad_strings(document):
         raise Problem(400, "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff).")
-    return document, raw
+    return document, raw, text

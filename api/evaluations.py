@@ -89,7 +89,7 @@ class Evaluations(MethodView):
     def post(self):
         svc = service()
         key = _idempotency_key()
-        document, raw = json_body()
+        document, raw, text = json_body()
         body_digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if key is not None and (stored := svc.store.by_key(key)) is not None:
             return _replay(stored, body_digest)
@@ -101,7 +101,7 @@ class Evaluations(MethodView):
             svc.store.add(NewEvaluation(
                 id=evaluation_id, created_at=created_at, as_of=submission.as_of, reference=submission.reference,
                 request_id=g.request_id, idempotency_key=key, body_digest=body_digest,
-                submission=raw.decode("utf-8"), result=body,
+                submission=text, result=body,
                 policies=[{"position": i, "policy_id": r["policy"]["id"], "policy_version": r["policy"]["version"],
                            "policy_digest": r["policy"]["digest"], "determination": r["determination"]}
                           for i, r in enumerate(evaluation.results)]))
