@@ -1,0 +1,49 @@
+"""The HTTP API: a Flask app that translates HTTP to the ``eligibility`` domain and back.
+
+Run it with ``tms-eligibility serve`` (gunicorn, SQLite by default), or give gunicorn
+``"api:create_app()"``. Configuration is read from the environment; see ``api.config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+import eligibility
+
+from . import config as settings
+from . import docs, evaluations, health, logs, migrate, openapi, policies
+from .errors import register_error_handlers
+from .service import EXTENSION, Service, dumps
+from .storage import Store, create_engine
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app: load and register every policy, connect the database, wire routes and errors.
+
+    :param config: settings that win over the environment (tests pass ``DATABASE_URL`` and friends).
+    :raises eligibility.InvalidPolicy: if any policy file is bad; the service never starts half-loaded.
+    """
+    values = {**settings.defaults(), **settings.from_environ(), **(config or {})}
+    instance_path = values["INSTANCE_PATH"]
+    app = Flask(__name__, instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    app.config.from_mapping(values)
+    app.config.update(openapi.settings(eligibility.__version__))
+    logs.configure(app.config["LOG_LEVEL"])
+
+    library = eligibility.load_library(app.config["RULES_DIR"], app.config["DEFAULT_POLICIES"])
+    url = app.config["DATABASE_URL"] or settings.sqlite_url(app.instance_path)
+    store = Store(create_engine(url, app.config["SQLITE_BUSY_TIMEOUT"]))
+    service = app.extensions[EXTENSION] = Service(library, library.schema(), store, migrate.head())
+
+    logs.init_app(app)
+    register_error_handlers(app)
+    api = openapi.OpenApi(app)
+    for blueprint in (evaluations.blp, policies.blp, health.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
+    service.static_bodies = {"policies": policies.bodies(library),
+                             "openapi": dumps(openapi.document(api, library))}
+    return app

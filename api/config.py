@@ -1,0 +1,93 @@
+"""Configuration: documented defaults, overridden by environment variables, then by ``create_app(config)``.
+
+Every setting the service reads is listed in ``SETTINGS`` with its environment variable, its
+default and one line of documentation; the README's configuration table is this list.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    env: str
+    default: object
+    parse: object
+    doc: str
+
+
+def _policies(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+SETTINGS = (
+    Setting("DATABASE_URL", "DATABASE_URL", None, str,
+            "SQLAlchemy URL of the database: `sqlite:///path` (embedded, WAL mode) or "
+            "`postgresql+psycopg://user:pass@host/db`. Default: `tms-eligibility.sqlite3` in the instance folder."),
+    Setting("INSTANCE_PATH", "TMS_INSTANCE_PATH", None, str,
+            "Folder for the default SQLite file. Default: Flask's instance folder (`instance/` beside the "
+            "source checkout)."),
+    Setting("RULES_DIR", "TMS_RULES_DIR", None, str,
+            "Policy files and drug catalogue. Default: the `rules/` folder beside the `eligibility` package."),
+    Setting("DEFAULT_POLICIES", "TMS_DEFAULT_POLICIES", ("tms-clinical",), _policies,
+            "Comma-separated policy ids evaluated when a submission names none."),
+    Setting("MAX_CONTENT_LENGTH", "TMS_MAX_BODY_BYTES", 256 * 1024, _positive_int,
+            "Largest accepted request body in bytes; larger bodies get 413."),
+    Setting("LOG_LEVEL", "TMS_LOG_LEVEL", "INFO", str.upper,
+            "Level of the JSON-lines log on standard error (`DEBUG`, `INFO`, `WARNING`, `ERROR`)."),
+    Setting("SQLITE_BUSY_TIMEOUT", "TMS_SQLITE_BUSY_TIMEOUT", 30, float,
+            "Seconds a SQLite writer waits for the write lock before the request fails with 503."),
+)
+
+# Serving settings are read by the gunicorn configuration (``api/gunicorn_conf.py``), not by the app.
+SERVE_SETTINGS = (
+    Setting("HOST", "TMS_HOST", "127.0.0.1", str, "Address gunicorn binds (`0.0.0.0` in the Docker image)."),
+    Setting("PORT", "TMS_PORT", 8000, _positive_int, "Port gunicorn binds."),
+    Setting("WORKERS", "TMS_WORKERS", 2, _positive_int,
+            "gunicorn worker processes; each loads the policies once at start."),
+    Setting("THREADS", "TMS_THREADS", 1, _positive_int,
+            "Threads per worker (1 = sync workers; more = gthread workers)."),
+    Setting("TIMEOUT", "TMS_TIMEOUT", 30, _positive_int, "Seconds before gunicorn restarts a silent worker."),
+)
+
+
+def from_environ(settings=SETTINGS, environ=None) -> dict:
+    """The settings whose environment variable is set, parsed; raise ``ValueError`` naming a bad one."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for s in settings:
+        raw = environ.get(s.env)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[s.key] = s.parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"{s.env}={raw!r}: {exc}") from None
+    return values
+
+
+def defaults(settings=SETTINGS) -> dict:
+    return {s.key: s.default for s in settings}
+
+
+def serve_settings(environ=None) -> dict:
+    """Host, port, workers, threads and timeout for gunicorn: defaults, then the environment."""
+    return {**defaults(SERVE_SETTINGS), **from_environ(SERVE_SETTINGS, environ)}
+
+
+def sqlite_url(instance_path: str | os.PathLike) -> str:
+    """The default database: a SQLite file in the instance folder (created if missing)."""
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder.resolve() / 'tms-eligibility.sqlite3'}"

@@ -1,0 +1,121 @@
+"""Every failure as an RFC 9457 problem response (``application/problem+json``), mapped in one place.
+
+Views raise ``Problem`` (or let a domain or storage exception through); ``register_error_handlers``
+turns each into the one documented shape ``ProblemSchema``: ``type, title, status, detail,
+instance, request_id`` and, for 422, ``errors`` keyed by JSON Pointer. No error is ever an HTML
+page, and no client input reaches a 500: those are faults of the service, logged without content.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, current_app, g, request
+from werkzeug import Response
+from werkzeug.exceptions import HTTPException
+
+from eligibility import EngineError, InvalidSubmission
+from eligibility.cli import problem as validation_problem
+from eligibility.schemas import pointer_errors
+
+from .storage import DatabaseUnavailable
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://tms-eligibility.invalid/problems/"
+
+log = logging.getLogger("api")
+
+# status -> (type slug, title) for the problems the service answers with
+TYPES = {
+    400: ("malformed-request", "Malformed request"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("body-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation", "Invalid submission"),
+    500: ("internal", "Internal error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+class Problem(Exception):
+    """An error answer: ``status``, a ``detail`` sentence, optional ``errors`` and headers."""
+
+    def __init__(self, status: int, detail: str, *, slug: str | None = None, title: str | None = None,
+                 errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        default_slug, default_title = TYPES.get(status, ("error", "Error"))
+        self.status, self.detail = status, detail
+        self.slug, self.title = slug or default_slug, title or default_title
+        self.errors, self.headers = errors, headers or {}
+
+    def document(self) -> dict:
+        body = {"type": PROBLEM_BASE + self.slug, "title": self.title, "status": self.status, "detail": self.detail,
+                "instance": request.path}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+def problem_response(document: dict, headers: dict | None = None) -> Response:
+    document["request_id"] = g.get("request_id")
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=document["status"], headers=headers, content_type=PROBLEM_JSON)
+
+
+def _problem(exc: Problem):
+    return problem_response(exc.document(), exc.headers)
+
+
+def _http(exc: HTTPException):
+    if exc.code is None or exc.code < 400:  # a routing redirect is not an error
+        return exc
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    messages = (getattr(exc, "data", None) or {}).get("messages")
+    if exc.code == 422 and messages:  # webargs: invalid query parameters, as {location: {name: [...]}}
+        errors = {}
+        for by_name in messages.values():
+            errors.update(pointer_errors(by_name))
+        return _problem(Problem(422, f"{len(errors)} query parameter(s) are invalid; every one is listed in errors.",
+                                title="Invalid query parameters", errors=errors))
+    detail = {
+        404: f"Nothing is at {request.path}.",
+        405: f"{request.method} is not allowed on {request.path}.",
+        413: f"The request body is larger than this service accepts ({current_app.config['MAX_CONTENT_LENGTH']} "
+             "bytes).",
+    }.get(exc.code, exc.description)
+    return _problem(Problem(exc.code, detail, title=TYPES.get(exc.code, (None, exc.name))[1], headers=headers))
+
+
+def _invalid(exc: InvalidSubmission):
+    return problem_response(validation_problem(exc.errors, request.path))
+
+
+def _unavailable(exc: DatabaseUnavailable):
+    log.error("database unavailable", extra={"fields": {"error": str(exc)}})
+    return _problem(Problem(503, "The database is unavailable; nothing was stored. Retry shortly "
+                                 "(with the same Idempotency-Key, if one was sent).",
+                            headers={"Retry-After": "1"}))
+
+
+def _engine(exc: EngineError):
+    # Fail closed: no determination is better than a wrong one. The message names rules, never values.
+    log.error("engine error", extra={"fields": {"error": str(exc)}})
+    return _problem(Problem(500, "The rules engine failed on this submission; nothing was stored.",
+                            slug="engine-failure", title="Evaluation failed"))
+
+
+def _unexpected(exc: Exception):
+    log.error("unhandled exception", exc_info=exc)
+    return _problem(Problem(500, "The service failed; nothing was stored."))
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(Problem, _problem)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(InvalidSubmission, _invalid)
+    app.register_error_handler(DatabaseUnavailable, _unavailable)
+    app.register_error_handler(EngineError, _engine)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,194 @@
+"""Fixtures for the HTTP API: an app per test on each database, and a client that checks the OpenAPI document.
+
+The ``database`` fixture is parametrised: every test that uses it runs on SQLite (a fresh file) and on
+PostgreSQL (``$TEST_DATABASE_URL``; a throwaway database made for the session, emptied between tests).
+PostgreSQL tests skip, saying why, only when no server is reachable there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from api import create_app, migrate
+from api.storage import create_engine, metadata
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"  # ../shared beside the checkout
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def example(name: str) -> bytes:
+    return (EXAMPLES / f"{name}.json").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """A reachable PostgreSQL server's URL, or ``None`` with the reason.
+
+    With ``$TEST_DATABASE_URL`` set (as CI does), an unreachable server fails the tests instead: a
+    configured database that does not answer is a broken set-up, not a reason to skip.
+    """
+    configured = os.environ.get("TEST_DATABASE_URL")
+    url = configured or DEFAULT_PG
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        where = sa.make_url(url).render_as_string()
+        if configured:
+            pytest.fail(f"TEST_DATABASE_URL={where} does not answer: {exc.orig}")
+        return None, f"no PostgreSQL server at {where}; set TEST_DATABASE_URL to test on PostgreSQL"
+    finally:
+        engine.dispose()
+    return url, None
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url):
+    """A fresh, migrated database on the PostgreSQL server, dropped after the session."""
+    admin_url, reason = postgres_admin_url
+    if admin_url is None:
+        yield None, reason
+        return
+    name = f"tms_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url, None
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """The URL of an empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    url, reason = request.getfixturevalue("postgres_url")
+    if url is None:
+        pytest.skip(reason)
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in metadata.sorted_tables) + " CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(database):
+    """Build apps on the test's database (tests may add settings); dispose their engines afterwards."""
+    apps = []
+
+    def make(**config):
+        app = create_app({"DATABASE_URL": database, "TESTING": True, **config})
+        app.test_client_class = DocumentedClient
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["tms-eligibility"].store.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["tms-eligibility"].store
+
+
+def rows(app) -> dict[str, int]:
+    """How many rows each table holds."""
+    with app.extensions["tms-eligibility"].store.engine.connect() as conn:
+        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                for t in metadata.sorted_tables}
+
+
+# -- every response checked against the OpenAPI document ----------------------------------------------
+
+class Documented:
+    """The service's own OpenAPI document, able to check that a response is what it says."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.registry = Registry().with_resource("urn:spec", DRAFT202012.create_resource(spec))
+        self.routes = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), path)
+                       for path in spec["paths"]]
+
+    def response_doc(self, method: str, path: str, status: int) -> tuple[str, dict] | None:
+        template = next((t for rx, t in self.routes if rx.match(path)), None)
+        if template is None:
+            return None
+        operation = self.spec["paths"][template].get(method.lower())
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        doc = responses.get(str(status)) or responses.get("default")
+        assert doc is not None, f"{method} {template}: {status} is not documented"
+        while "$ref" in doc:
+            doc = self.spec["components"]["responses"][doc["$ref"].rsplit("/", 1)[1]]
+        return template, doc
+
+    def check(self, method: str, path: str, response) -> None:
+        found = self.response_doc(method, path, response.status_code)
+        if found is None:  # undocumented routes (404/405 for unknown paths and methods) must still be problems
+            assert response.status_code in (404, 405), (method, path, response.status_code)
+            assert response.mimetype == "application/problem+json"
+            self.validate(json.loads(response.get_data()), {"$ref": "#/components/schemas/Problem"})
+            return
+        template, doc = found
+        content = doc.get("content", {})
+        assert response.mimetype in content, (f"{method} {template} {response.status_code}: {response.mimetype} "
+                                              f"is not documented ({list(content)})")
+        schema = content[response.mimetype]["schema"]
+        self.validate(json.loads(response.get_data()), schema)
+
+    def validate(self, instance, schema) -> None:
+        schema = {"$ref": "urn:spec" + schema["$ref"]} if "$ref" in schema else schema
+        jsonschema.Draft202012Validator(schema, registry=self.registry).validate(instance)
+
+
+class DocumentedClient(FlaskClient):
+    """A test client that checks every JSON response against the app's OpenAPI document."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if response.mimetype in ("application/json", "application/problem+json") and request.path != "/openapi.json":
+            extensions = self.application.extensions
+            if "tests:documented" not in extensions:
+                spec = json.loads(extensions["tms-eligibility"].static_bodies["openapi"])
+                extensions["tests:documented"] = Documented(spec)
+            extensions["tests:documented"].check(request.method, request.path, response)
+        assert "X-Request-Id" in response.headers
+        return response
