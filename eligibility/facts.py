@@ -78,6 +78,13 @@ def _outcome(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
+def _word(value) -> str:
+    """A fact value as a reason prints it: yes/no for booleans, words for enum values."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return fmt(value) if isinstance(value, (int, float)) else str(value).replace("_", " ")
+
+
 # -- policy-side specifications -------------------------------------------------------------------
 
 COUNT_SOURCES = ("medication_trials", "psychotherapy_trials", "ect_courses", "tms_courses")
@@ -230,12 +237,14 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue) -> Summary:
     p = sub.patient
     if p.age is not None:
         fact["age"] = p.age
+        text["age"] = str(p.age)
         text["age_text"] = str(p.age) if p.age_source == "age" else f"{p.age} (from birth_date)"
         refs["@age"] = [f"/patient/{p.age_source}"]
     if p.sex is not None:
-        fact["sex"] = p.sex
+        fact["sex"] = text["sex"] = p.sex
     if p.pregnant is not None:
         fact["pregnant"] = p.pregnant
+        text["pregnant"] = _word(p.pregnant)
 
     ep = sub.episode
     episode: dict[str, Any] = {}
@@ -243,12 +252,14 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue) -> Summary:
         value = getattr(ep, name)
         if value is not None:
             episode[name] = value
+            text[f"episode.{name}"] = _word(value)
             refs[f"@episode.{name}"] = [f"/current_episode/{name}"]
     if ep.severity is not None:
         episode["severity_rank"] = SEVERITY_RANK[ep.severity]
     if ep.onset is not None:
         episode["onset_days"] = (sub.as_of - ep.onset).days
         text["episode.onset"] = ep.onset.isoformat()
+        text["episode.onset_days"] = str(episode["onset_days"])
         refs["@episode.onset"] = ["/current_episode/onset"]
     fact["episode"] = episode
 
@@ -270,6 +281,7 @@ def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue) -> Summary:
         fact["scale"] = scale
 
     fact["safety"] = {f: getattr(sub.safety, f) for f in SAFETY_FIELDS if getattr(sub.safety, f) is not None}
+    text.update({f"safety.{f}": _word(v) for f, v in fact["safety"].items()})
     r = sub.request
     fact["request"] = {"kind": r.kind, "protocol": r.protocol, "sessions": r.sessions}
     text.update({"request.kind": r.kind, "request.protocol": r.protocol, "request.sessions": str(r.sessions)})
@@ -336,6 +348,7 @@ def _count(sub: Submission, spec: CountSpec, catalogue: Catalogue, text: dict, r
         possible_classes = classes | {i.drug.drug_class for i, _, _ in maybe if i.drug}
         summary["classes"], summary["classes_possible"] = len(classes), len(possible_classes)
         text[f"{n}.class_names"] = ", ".join(sorted(catalogue.class_title(c) for c in classes)) or "none"
+    text.update({f"{n}.{k}": str(v) for k, v in summary.items() if k != "listed"})
     text[f"{n}.qualifying"] = join([d for _, d in yes])
     text[f"{n}.excluded"] = join([f"{d}: {t.why_not}" for _, d, t in no])
     text[f"{n}.undetermined"] = join([f"{d} ({', '.join(m[1] for m in t.missing)} not known)"

@@ -1,0 +1,62 @@
+"""Generic engine extensions made for the payer policies (issue 7), each tested on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eligibility import load_library
+from eligibility.facts import summarise
+
+CLASSIC = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "classic-trd.json"
+
+FULL = {
+    "as_of": "2026-11-02",
+    "patient": {"age": 44, "sex": "female", "pregnant": False},
+    "current_episode": {"onset": "2025-08-01", "severity": "severe", "psychotic_features": False, "catatonia": False,
+                        "ect_candidate": True},
+    "diagnoses": [{"code": "F33.2"}],
+    "scales": [{"instrument": "phq-9", "score": 22, "date": "2026-10-20"}],
+    "medication_trials": [{"drug": "sertraline", "daily_dose_mg": 150, "duration_weeks": 10, "episode": "current",
+                           "outcome": "no_response"}],
+    "psychotherapy_trials": [],
+    "safety": {"intracranial_metal": False, "cochlear_implant": False},
+    "ordering_clinician": {"role": "psychiatrist"},
+}
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library()
+
+
+def _flatten(node, prefix=""):
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{path}.")
+        else:
+            yield path, value
+
+
+def test_every_fact_value_a_template_may_name_is_rendered(library):
+    """A placeholder the vocabulary allows must print the fact's value, never 'not given', when it is known."""
+    policy = library.policy("tms-clinical")
+    summary = summarise(library.load(FULL), policy.facts, library.catalogue)
+    vocabulary = policy.facts.vocabulary()
+    named = {path for path, _ in _flatten(summary.fact)} & vocabulary
+    assert {"age", "sex", "pregnant", "episode.severity", "episode.onset_days", "episode.ect_candidate",
+            "safety.intracranial_metal", "antidepressants.count", "antidepressants.classes"} <= named
+    assert not [name for name in named if name not in summary.text]
+    assert summary.text["episode.severity"] == "severe"
+    assert summary.text["episode.ect_candidate"] == "yes"
+    assert summary.text["antidepressants.count"] == "1"
+
+
+def test_stated_severity_is_named_in_the_reason(library):
+    document = json.loads(CLASSIC.read_text(encoding="utf-8"))
+    result = library.evaluate(library.load(document)).result("tms-clinical")
+    severity = next(c for c in result["criteria"] if c["id"] == "severity")
+    assert severity["reason"].startswith("The current episode's stated severity is severe;")
