@@ -89,6 +89,7 @@ def _word(value) -> str:
 
 COUNT_SOURCES = ("medication_trials", "psychotherapy_trials", "ect_courses", "tms_courses")
 DOSE_RULES = ("minimum_adequate", "maximum_labelled_or_tolerated")
+SCALE_SELECTIONS = ("latest", "lowest")
 _SPEC_KEYS = {
     "medication_trials": {"source", "title", "episodes", "roles", "categories", "classes", "failure_outcomes",
                           "intolerance_outcomes", "min_weeks", "dose", "min_adherence_percent",
@@ -162,11 +163,14 @@ class CountSpec:
 
 @dataclass(frozen=True)
 class ScaleSpec:
-    """The most recent score within a window, with the threshold for its instrument."""
+    """One score within a window, with the threshold for its instrument: the most recent one
+    (``select: latest``, the default) or the one furthest below its threshold (``select: lowest``,
+    for policies that want symptoms *persistently* at a level)."""
 
     name: str
     window_days: int
     thresholds: dict[str, float]
+    select: str = "latest"
 
 
 @dataclass(frozen=True)
@@ -187,9 +191,12 @@ class FactSpec:
             except ValueError as exc:
                 raise ValueError(f"parameters.diagnosis_sets.{name}: {exc}") from None
         for name, spec in (parameters.get("scales") or {}).items():
-            if set(spec) != {"window_days", "thresholds"}:
-                raise ValueError(f"parameters.scales.{name}: needs exactly window_days and thresholds")
-            scales[name] = ScaleSpec(name, int(spec["window_days"]), dict(spec["thresholds"]))
+            if not {"window_days", "thresholds"} <= set(spec) <= {"window_days", "thresholds", "select"}:
+                raise ValueError(f"parameters.scales.{name}: needs window_days and thresholds, and may have select")
+            if spec.get("select", "latest") not in SCALE_SELECTIONS:
+                raise ValueError(f"parameters.scales.{name}.select: must be one of {list(SCALE_SELECTIONS)}")
+            scales[name] = ScaleSpec(name, int(spec["window_days"]), dict(spec["thresholds"]),
+                                     spec.get("select", "latest"))
         for name, spec in (parameters.get("counts") or {}).items():
             if name in RESERVED_NAMES:
                 raise ValueError(f"parameters.counts.{name}: the name is reserved")
@@ -308,7 +315,10 @@ def _latest_score(sub: Submission, spec: ScaleSpec, text: dict, refs: dict) -> d
     if not in_window:
         text[f"{key}.text"] = f"no {'/'.join(spec.thresholds)} score dated within {spec.window_days} days"
         return {"listed": True, "in_window": 0}
-    latest = max(in_window, key=lambda s: (s.date, s.index))  # the latest date; on a tie, the last listed
+    if spec.select == "lowest":  # furthest below (or least above) its threshold; on a tie, the latest
+        latest = min(in_window, key=lambda s: (s.score - spec.thresholds[s.instrument], -s.date.toordinal(), -s.index))
+    else:
+        latest = max(in_window, key=lambda s: (s.date, s.index))  # the latest date; on a tie, the last listed
     threshold = spec.thresholds[latest.instrument]
     days = (sub.as_of - latest.date).days
     text.update({f"{key}.instrument": latest.instrument.upper(), f"{key}.score": fmt(latest.score),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eligibility import load_library
-from eligibility.facts import summarise
+from eligibility.facts import FactSpec, summarise
 
 CLASSIC = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "classic-trd.json"
 
@@ -60,3 +60,24 @@ def test_stated_severity_is_named_in_the_reason(library):
     result = library.evaluate(library.load(document)).result("tms-clinical")
     severity = next(c for c in result["criteria"] if c["id"] == "severity")
     assert severity["reason"].startswith("The current episode's stated severity is severe;")
+
+
+SCORES = {**FULL, "scales": [{"instrument": "phq-9", "score": 14, "date": "2026-09-01"},
+                             {"instrument": "phq-9", "score": 22, "date": "2026-10-20"},
+                             {"instrument": "phq-9", "score": 12, "date": "2026-01-02"}]}
+
+
+@pytest.mark.parametrize(("select", "score"), [(None, 22), ("latest", 22), ("lowest", 14)])
+def test_scale_select_latest_or_lowest_within_the_window(library, select, score):
+    """'lowest' reads 'persistently at least': the worst score inside the window decides (the one
+    from January is outside the 90 days)."""
+    scale = {"window_days": 90, "thresholds": {"phq-9": 15}} | ({"select": select} if select else {})
+    spec = FactSpec.parse({"scales": {"phq9": scale}})
+    summary = summarise(library.load(SCORES), spec, library.catalogue)
+    assert summary.fact["scale"]["phq9"]["score"] == score
+    assert summary.fact["scale"]["phq9"]["in_window"] == 2
+
+
+def test_scale_select_must_be_known():
+    with pytest.raises(ValueError, match=r"parameters.scales.phq9.select: must be one of \['latest', 'lowest'\]"):
+        FactSpec.parse({"scales": {"phq9": {"window_days": 90, "thresholds": {"phq-9": 15}, "select": "mean"}}})
