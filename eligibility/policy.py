@@ -217,6 +217,7 @@ class _Checker:
         self.facts = facts
         self.fact_paths = _fact_paths(facts)
         self.text_names = facts.vocabulary() | {f"param.{k}" for k in parameters}
+        self.static_texts = _parameter_texts(parameters, facts)
         self.ref_names = _ref_names(facts)
 
         criteria, rules, ruleset = [], {}, {}
@@ -228,6 +229,7 @@ class _Checker:
             seen_criteria.add(c["id"])
             self._check_sources(c["sources"], f"{where}/sources")
             combine = "any_of" if "any_of" in c else "all_of" if "all_of" in c else None
+            title = self._title(c["title"], f"{where}/title")
             branches = c[combine] if combine else [{"id": c["id"], "title": c["title"], "rules": c["rules"]}]
             leaves, branch_ids = [], set()
             for bi, b in enumerate(branches):
@@ -246,9 +248,9 @@ class _Checker:
                 statuses = {r["status"] for r in b["rules"].values()}
                 if "met" not in statuses:
                     self.problem(bwhere, "no rule can make it met")
-                leaves.append(Leaf(b["id"], b["title"], tuple(b.get("sources", c["sources"])), tuple(b["rules"])))
-            criteria.append(Criterion(c["id"], Kind(c["kind"]), c["title"], tuple(c["sources"]), combine,
-                                      tuple(leaves)))
+                leaf_title = self._title(b["title"], f"{bwhere}/title") if combine else title
+                leaves.append(Leaf(b["id"], leaf_title, tuple(b.get("sources", c["sources"])), tuple(b["rules"])))
+            criteria.append(Criterion(c["id"], Kind(c["kind"]), title, tuple(c["sources"]), combine, tuple(leaves)))
 
         cautions = {}
         for i, caution in enumerate(doc.get("cautions", [])):
@@ -276,7 +278,7 @@ class _Checker:
             summary=doc["summary"], digest=digest_of(doc), path=str(path), sources=sources,
             parameters=parameters, parameter_notes=notes, facts=facts, criteria=tuple(criteria), rules=rules,
             cautions=cautions, documentation_requirements=tuple(doc.get("documentation_requirements", [])),
-            measures=measures, cases=tuple(doc["cases"]), texts=_parameter_texts(parameters, facts), ruleset=ruleset,
+            measures=measures, cases=tuple(doc["cases"]), texts=self.static_texts, ruleset=ruleset,
             document=doc,
         )
 
@@ -386,6 +388,15 @@ class _Checker:
             if name not in self.text_names:
                 self.problem(where, f"unknown placeholder {{{name}}}{_suggest(name, self.text_names)}")
         return template
+
+    def _title(self, text: str, where: str) -> str:
+        """A criterion's or branch's title, its {param.<name>} and {dx.<set>.set} placeholders filled at load."""
+        template = Template.compile(text)
+        for name in template.names:
+            if name not in self.static_texts:
+                self.problem(where, f"unknown placeholder {{{name}}} (a title may name only parameters and code sets)"
+                                    f"{_suggest(name, self.static_texts)}")
+        return template.render(self.static_texts)
 
     def _rule(self, name: str, r: dict, target, where: str) -> Rule:
         evidence = tuple(r.get("evidence", []))

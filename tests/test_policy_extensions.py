@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from eligibility import load_library
+from eligibility import InvalidPolicy, load_library
 from eligibility.facts import FactSpec, summarise
+from eligibility.policy import compile_policy
 
 CLASSIC = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "classic-trd.json"
 
@@ -81,3 +82,26 @@ def test_scale_select_latest_or_lowest_within_the_window(library, select, score)
 def test_scale_select_must_be_known():
     with pytest.raises(ValueError, match=r"parameters.scales.phq9.select: must be one of \['latest', 'lowest'\]"):
         FactSpec.parse({"scales": {"phq9": {"window_days": 90, "thresholds": {"phq-9": 15}, "select": "mean"}}})
+
+
+def _clinical_document() -> dict:
+    path = Path(__file__).resolve().parents[1] / "rules" / "tms-clinical" / "1.0.0.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_titles_fill_parameter_placeholders_at_load():
+    document = _clinical_document()
+    age = next(c for c in document["criteria"] if c["id"] == "age")
+    age["title"] = "Age {param.adult_age} or over, or {param.adolescent_min_age} to 17 as adjunct treatment"
+    policy = compile_policy(document)
+    criterion = next(c for c in policy.criteria if c.id == "age")
+    assert criterion.title == "Age 18 or over, or 15 to 17 as adjunct treatment"
+    assert criterion.leaves[0].title == criterion.title
+
+
+def test_a_title_may_not_name_a_fact():
+    document = _clinical_document()
+    index = next(i for i, c in enumerate(document["criteria"]) if c["id"] == "age")
+    document["criteria"][index]["title"] = "Age {age}"
+    with pytest.raises(InvalidPolicy, match=rf"/criteria/{index}/title: unknown placeholder \{{age\}}"):
+        compile_policy(document, "x.json")
