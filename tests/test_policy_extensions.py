@@ -105,3 +105,11 @@ def test_a_title_may_not_name_a_fact():
     document["criteria"][index]["title"] = "Age {age}"
     with pytest.raises(InvalidPolicy, match=rf"/criteria/{index}/title: unknown placeholder \{{age\}}"):
         compile_policy(document, "x.json")
+
+
+def test_a_schema_alternative_says_why_each_branch_failed():
+    """A parameter object without sources matches neither form; the message must say what is missing."""
+    document = _clinical_document()
+    del document["parameters"]["adult_age"]["sources"]
+    with pytest.raises(InvalidPolicy, match=r"/parameters/adult_age: .*'sources' is a required property"):
+        compile_policy(document, "x.json")
