@@ -84,8 +84,8 @@ def _cell(policy: Policy, criterion: Criterion) -> str:
     else:
         joiner = " **or** " if criterion.combine == "any_of" else " **and** "
         text = f"{criterion.title}: " + joiner.join(leaf.title for leaf in criterion.leaves)
-    unconfirmed = [name for name in sorted(_parameters_used(policy, criterion.id))
-                   if policy.parameter_notes.get(name, {}).get("status") == "unconfirmed"]
+    unconfirmed = any(policy.parameter_notes.get(name, {}).get("status") == "unconfirmed"
+                      for name in _parameters_used(policy, criterion.id))
     return text + (DAGGER if unconfirmed else "")
 
 
