@@ -114,7 +114,8 @@ def cmd_batch(args) -> int:
 
     library = load_library(args.rules_dir)
     source = Path(args.input)
-    total = sum(1 for _ in source.open(encoding="utf-8"))
+    with source.open(encoding="utf-8") as lines:
+        total = sum(1 for _ in lines)
     bad = 0
     with source.open(encoding="utf-8") as lines, open(args.output, "w", encoding="utf-8") as out:
         for number, line in enumerate(tqdm(lines, total=total, unit="sub", disable=args.quiet), start=1):

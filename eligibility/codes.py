@@ -43,10 +43,29 @@ class CodePattern:
         return code.startswith(self.text)
 
 
-def compile_code_set(patterns: list[str]) -> tuple[CodePattern, ...]:
-    """Turn a policy's list of code patterns into matchers; raise ``ValueError`` on a bad one."""
-    return tuple(CodePattern(p) for p in patterns)
+@dataclass(frozen=True)
+class CodeSet:
+    """A policy's named list of code patterns, matched with one prefix test plus the ranges."""
+
+    patterns: tuple[CodePattern, ...]
+    prefixes: tuple[str, ...]
+    ranges: tuple[CodePattern, ...]
+
+    def __contains__(self, code: str) -> bool:
+        return code.startswith(self.prefixes) or any(r.matches(code) for r in self.ranges)
+
+    def __iter__(self):
+        return iter(self.patterns)
 
 
-def in_code_set(code: str, code_set: tuple[CodePattern, ...]) -> bool:
-    return any(p.matches(code) for p in code_set)
+def compile_code_set(patterns: list[str]) -> CodeSet:
+    """Turn a policy's list of code patterns into a matcher; raise ``ValueError`` on a bad one."""
+    compiled = tuple(CodePattern(p) for p in patterns)
+    ranges = tuple(p for p in compiled if "-" in p.text)
+    # a code or category matches itself and its children: F33.4 matches F33.41, F31 matches F31.81
+    prefixes = tuple(p.text for p in compiled if "-" not in p.text)
+    return CodeSet(compiled, prefixes, ranges)
+
+
+def in_code_set(code: str, code_set: CodeSet) -> bool:
+    return code in code_set

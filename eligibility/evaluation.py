@@ -17,9 +17,9 @@ from .errors import EngineError
 from .facts import Summary, summarise
 from .measures import maudsley, thase_rush, used_in_current_episode
 from .model import Determination, Kind, Status, Submission
-from .policy import Criterion, Leaf, Policy, Rule
+from .policy import Criterion, Policy, Rule
 
-MET, NOT_MET, UNKNOWN = Status.MET, Status.NOT_MET, Status.UNKNOWN
+MET, NOT_MET, UNKNOWN = Status.MET.value, Status.NOT_MET.value, Status.UNKNOWN.value
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def any_of(statuses) -> Status:
     statuses = list(statuses)
     if MET in statuses:
         return MET
-    return NOT_MET if all(s is NOT_MET for s in statuses) else UNKNOWN
+    return NOT_MET if all(s == NOT_MET for s in statuses) else UNKNOWN
 
 
 def all_of(statuses) -> Status:
@@ -53,16 +53,16 @@ def all_of(statuses) -> Status:
     statuses = list(statuses)
     if NOT_MET in statuses:
         return NOT_MET
-    return MET if all(s is MET for s in statuses) else UNKNOWN
+    return MET if all(s == MET for s in statuses) else UNKNOWN
 
 
-def determine(criteria: list[tuple[Kind, Status]]) -> Determination:
+def determine(criteria) -> Determination:
     """Apply the contract's precedence to (kind, status) pairs."""
-    if any(k is Kind.CONTRAINDICATION and s is NOT_MET for k, s in criteria):
+    if any(k == Kind.CONTRAINDICATION and s == NOT_MET for k, s in criteria):
         return Determination.CONTRAINDICATED
-    if any(s is NOT_MET for _, s in criteria):
+    if any(s == NOT_MET for _, s in criteria):
         return Determination.DOES_NOT_MEET_CRITERIA
-    if any(s is UNKNOWN for _, s in criteria):
+    if any(s == UNKNOWN for _, s in criteria):
         return Determination.INSUFFICIENT_INFORMATION
     return Determination.MEETS_CRITERIA
 
@@ -70,40 +70,41 @@ def determine(criteria: list[tuple[Kind, Status]]) -> Determination:
 def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list[str]],
                     catalogue: Catalogue) -> dict:
     """Evaluate one policy; ``fire`` runs its ruleset on the summary fact and names the rules that fired."""
-    summary = summarise(sub, policy.facts, catalogue)
-    values = {**summary.text, **policy.texts}
+    summary = summarise(sub, policy.facts, catalogue, policy.fact_fields)
+    texts = policy.texts
+
+    def values(name: str) -> str:
+        return texts[name] if name in texts else summary.text(name)
+
     decided: dict[tuple[str, str | None], Rule] = {}
     cautions_fired: set[str] = set()
-    fired_once: set[str] = set()
-    for name in fire(summary.fact):
-        if name.startswith("caution-"):
-            cautions_fired.add(name[len("caution-"):])
-            continue
+    fired = fire(summary.fact)
+    if len(set(fired)) != len(fired):
+        twice = sorted({name for name in fired if fired.count(name) > 1})
+        raise EngineError(f"{policy.ruleset_name}: rule(s) {twice} fired twice on one fact: their $or branches "
+                          "overlap; a policy's rules must not overlap")
+    for name in fired:
         rule = policy.rules.get(name)
         if rule is None:
-            raise EngineError(f"{policy.ruleset_name}: the engine fired unknown rule {name!r}")
-        earlier = decided.setdefault(rule.target, rule)
-        if earlier is not rule or name in fired_once:
-            overlap = "its $or branches overlap" if earlier is rule else f"so did {earlier.name!r}"
-            raise EngineError(f"{policy.ruleset_name}: rule {name!r} decided {_target(rule.target)} but "
-                              f"{overlap}; a policy's rules must not overlap")
-        fired_once.add(name)
+            if name not in policy.caution_rules:
+                raise EngineError(f"{policy.ruleset_name}: the engine fired unknown rule {name!r}")
+            cautions_fired.add(policy.caution_rules[name])
+        elif decided.setdefault(rule.target, rule) is not rule:
+            raise EngineError(f"{policy.ruleset_name}: rules {decided[rule.target].name!r} and {name!r} both "
+                              f"decided {_target(rule.target)}; a policy's rules must not overlap")
     criteria, missing, pairs = [], [], []
     for criterion in policy.criteria:
-        out, status = _criterion_result(criterion, policy, decided, summary, values, missing)
+        out = _criterion_result(criterion, policy, decided, summary, values, missing)
         criteria.append(out)
-        pairs.append((criterion.kind, status))
+        pairs.append((criterion.kind, out["status"]))
     return {
-        "policy": {"id": policy.id, "version": policy.version, "title": policy.title, "digest": policy.digest,
-                   "effective_date": policy.effective_date.isoformat()},
+        "policy": policy.header,
         "determination": determine(pairs).value,
         "criteria": criteria,
         "missing_information": missing,
-        "cautions": [{"id": c.id, "detail": c.detail.render(values), "sources": policy.urls(c.sources)}
+        "cautions": [{"id": c.id, "detail": c.detail.render(values), "sources": list(c.urls)}
                      for c in policy.cautions.values() if c.id in cautions_fired],
-        "documentation_requirements": [
-            {"id": d["id"], "detail": d["detail"], "sources": policy.urls(d["sources"])}
-            for d in policy.documentation_requirements],
+        "documentation_requirements": [dict(d) for d in policy.documentation_results],
         "measures": measures(sub, policy, summary),
     }
 
@@ -113,58 +114,55 @@ def _target(target) -> str:
     return f"criterion {criterion!r}" + (f" (alternative {branch!r})" if branch else "")
 
 
-def _leaf_result(leaf: Leaf, target, policy: Policy, decided, summary: Summary, values) -> dict:
+def _decision(policy: Policy, decided, target) -> Rule:
     rule = decided.get(target)
     if rule is None:
         raise EngineError(f"{policy.ruleset_name}: no rule decided {_target(target)}; "
                           "the policy's rules leave this case uncovered")
+    return rule
+
+
+def _evidence(rule: Rule, summary: Summary) -> list[str]:
+    if rule.literal_evidence:
+        return list(rule.evidence)
     evidence: list[str] = []
     for ref in rule.evidence:
-        for pointer in (summary.refs.get(ref, ()) if ref.startswith("@") else (ref,)):
+        for pointer in (summary.refs(ref) if ref[0] == "@" else (ref,)):
             if pointer not in evidence:
                 evidence.append(pointer)
-    return {"id": leaf.id, "title": leaf.title, "status": rule.status, "reason": rule.reason.render(values),
-            "evidence": evidence, "sources": policy.urls(leaf.sources), "rule": rule.name}
+    return evidence
 
 
-def _missing_of(rule: Rule, summary: Summary, values) -> list[tuple[str, str]]:
-    out = []
+def _add_missing(rule: Rule, criterion_id: str, summary: Summary, values, missing: list) -> None:
     for m in rule.missing:
-        if isinstance(m, str):
-            out.extend(summary.refs.get(m, ()))
-        else:
-            out.append((m[0], m[1].render(values)))
-    return out
+        pairs = summary.refs(m) if isinstance(m, str) else ((m[0], m[1].render(values)),)
+        for field, detail in pairs:
+            entry = {"field": field, "needed_for": criterion_id, "detail": detail}
+            if entry not in missing:
+                missing.append(entry)
 
 
 def _criterion_result(criterion: Criterion, policy: Policy, decided, summary: Summary, values,
-                      missing: list) -> tuple[dict, Status]:
-    leaves = [(leaf, _leaf_result(leaf, (criterion.id, leaf.id if criterion.combine else None), policy,
-                                  decided, summary, values)) for leaf in criterion.leaves]
+                      missing: list) -> dict:
     if criterion.combine is None:
-        (leaf, out), = leaves
-        status = out["status"]
-        reason, evidence, branches = out["reason"], out["evidence"], None
-        unknown_leaves = [(leaf, out)] if status is UNKNOWN else []
-    else:
-        statuses = [out["status"] for _, out in leaves]
-        status = any_of(statuses) if criterion.combine == "any_of" else all_of(statuses)
-        reason, evidence = _combined_reason(criterion.combine, status, [out for _, out in leaves])
-        branches = [out for _, out in leaves]
-        unknown_leaves = [(leaf, out) for leaf, out in leaves if out["status"] is UNKNOWN] if status is UNKNOWN else []
-    for leaf, _ in unknown_leaves:
-        target = (criterion.id, leaf.id if criterion.combine else None)
-        for field, detail in _missing_of(decided[target], summary, values):
-            entry = {"field": field, "needed_for": criterion.id, "detail": detail}
-            if entry not in missing:
-                missing.append(entry)
-    result = {"id": criterion.id, "kind": criterion.kind.value, "title": criterion.title, "status": status.value,
-              "reason": reason, "evidence": evidence, "sources": policy.urls(criterion.sources)}
-    if branches is None:
-        result["rule"] = leaves[0][1]["rule"]
-    else:
-        result["branches"] = branches
-    return result, status
+        rule = _decision(policy, decided, (criterion.id, None))
+        if rule.status == UNKNOWN:
+            _add_missing(rule, criterion.id, summary, values, missing)
+        return {"id": criterion.id, "kind": criterion.kind_value, "title": criterion.title, "status": rule.status,
+                "reason": rule.reason.render(values), "evidence": _evidence(rule, summary),
+                "sources": list(criterion.urls), "rule": rule.name}
+    rules = [_decision(policy, decided, (criterion.id, leaf.id)) for leaf in criterion.leaves]
+    branches = [{"id": leaf.id, "title": leaf.title, "status": rule.status, "reason": rule.reason.render(values),
+                 "evidence": _evidence(rule, summary), "sources": list(leaf.urls), "rule": rule.name}
+                for leaf, rule in zip(criterion.leaves, rules, strict=True)]
+    status = (any_of if criterion.combine == "any_of" else all_of)(b["status"] for b in branches)
+    if status == UNKNOWN:
+        for rule in rules:
+            if rule.status == UNKNOWN:
+                _add_missing(rule, criterion.id, summary, values, missing)
+    reason, evidence = _combined_reason(criterion.combine, status, branches)
+    return {"id": criterion.id, "kind": criterion.kind_value, "title": criterion.title, "status": status,
+            "reason": reason, "evidence": evidence, "sources": list(criterion.urls), "branches": branches}
 
 
 def _sentence(text: str) -> str:
@@ -174,7 +172,7 @@ def _sentence(text: str) -> str:
 def _combined_reason(combine: str, status: Status, outs: list[dict]) -> tuple[str, list[str]]:
     """One sentence for an any-of/all-of criterion, built from its branches' reasons."""
     def pick(wanted):
-        return [o for o in outs if o["status"] is wanted]
+        return [o for o in outs if o["status"] == wanted]
 
     def evidence_of(chosen):
         seen: list[str] = []
@@ -186,17 +184,17 @@ def _combined_reason(combine: str, status: Status, outs: list[dict]) -> tuple[st
         return "; ".join(f"{o['title']}: {_sentence(o['reason'])}" for o in chosen)
 
     if combine == "any_of":
-        if status is MET:
+        if status == MET:
             first = pick(MET)[0]
             return f"{first['title']}: {_sentence(first['reason'])}.", first["evidence"]
-        if status is NOT_MET:
+        if status == NOT_MET:
             return f"No alternative holds ({listing(outs)}).", evidence_of(outs)
         undecided = pick(UNKNOWN)
         return (f"Undecided until more is known ({listing(undecided)}); no other alternative holds.",
                 evidence_of(outs))
-    if status is MET:
+    if status == MET:
         return f"All hold ({listing(outs)}).", evidence_of(outs)
-    if status is NOT_MET:
+    if status == NOT_MET:
         failed = pick(NOT_MET)
         return f"Not all hold ({listing(failed)}).", evidence_of(failed)
     undecided = pick(UNKNOWN)
@@ -211,7 +209,7 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
     responded = False
     if ad_name:
         spec = policy.facts.counts[ad_name]
-        items = summary.items[ad_name]
+        items = summary.counts[ad_name].judged
         if sub.medication_trials is not None:
             failed = [t for t, truth in items if truth.value is True and t.outcome in spec.failure_outcomes]
             intolerant = [t for t, truth in items if truth.value is True and t.outcome in spec.intolerance_outcomes]
@@ -229,7 +227,8 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
                          ("psychotherapy", "psychotherapy_trials_failed")):
         name = policy.measures.get(key)
         if name:
-            out[measure] = summary.fact[name].get("count")
+            counted = summary.counts[name]
+            out[measure] = sum(1 for _, t in counted.judged if t.value is True) if counted.listed else None
     augmentation_used = None
     if sub.medication_trials is not None:
         augmentation_used = used_in_current_episode([t for t in sub.medication_trials if t.role == "augmentation"])

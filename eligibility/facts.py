@@ -9,56 +9,65 @@ Each item (a trial, a course) is judged with three-valued (Kleene) logic: it *qu
 A summary therefore carries two counts: ``count`` (items that qualify) and ``possible`` (those
 plus the undecided ones), so that a rule can tell "met", "not met" and "unknown" apart.
 
-``Summary.fact`` is the flat-ish dict asserted into durable-rules (``None`` never appears in
-it: an unknown value is an absent key). ``Summary.text`` and ``Summary.refs`` hold what the
-reasons, evidence and missing-information lists need; nothing in them is decided here.
+``Summary.fact`` is what is asserted into durable-rules: only the fields the policy's rules
+read, and never a ``None`` (an unknown value is an absent key). The words of the explanation
+(``Summary.text``, ``Summary.refs``) are produced on demand, for the rules that fired only;
+nothing in them is decided here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .catalogue import Catalogue
-from .codes import CodePattern, compile_code_set, in_code_set
+from .codes import CodeSet, compile_code_set, in_code_set
 from .model import SAFETY_FIELDS, SEVERITY_RANK, MedicationTrial, Submission
 
 RESERVED_NAMES = frozenset({"t", "sid", "id", "age", "sex", "pregnant", "episode", "dx", "scale", "safety",
                             "request", "clinician", "param"})
 
-# -- Kleene logic over (value, why-not, missing) atoms --------------------------------------------
+
+# -- Kleene logic over explained atoms --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Truth:
-    """A three-valued truth with its explanation: ``why_not`` when false, ``missing`` when unknown."""
+class Truth(NamedTuple):
+    """A three-valued truth: ``why`` (a format string and its values) explains a false one,
+    ``missing`` ((pointer, what) pairs) an unknown one. Words are rendered only when asked for."""
 
     value: bool | None
-    why_not: str = ""
-    missing: tuple[tuple[str, str], ...] = ()
+    why: tuple = ()
+    missing: tuple = ()
+
+    def why_not(self) -> str:
+        template, *values = self.why
+        return template.format(*(fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                                 for v in values))
 
 
 TRUE = Truth(True)
 
 
-def false(why: str) -> Truth:
-    return Truth(False, why_not=why)
+def false(template: str, *values) -> Truth:
+    return Truth(False, (template, *values))
 
 
-def unknown(*missing: tuple[str, str]) -> Truth:
-    return Truth(None, missing=missing)
+def unknown(pointer: str, what: str) -> Truth:
+    return Truth(None, missing=((pointer, what),))
 
 
 def all_of(*truths: Truth) -> Truth:
     """Kleene AND: false if any is false (the first false explains), else unknown if any is."""
+    missing = ()
     for t in truths:
         if t.value is False:
             return t
-    missing = tuple(m for t in truths if t.value is None for m in t.missing)
-    return Truth(None, missing=missing) if any(t.value is None for t in truths) else TRUE
+        if t.value is None:
+            missing += t.missing
+    return Truth(None, missing=missing) if missing else TRUE
 
 
-# -- number and list formatting for reasons -------------------------------------------------------
+# -- formatting for reasons ---------------------------------------------------------------------------
 
 
 def fmt(number: float | int | None) -> str:
@@ -78,8 +87,10 @@ def _outcome(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
-def _word(value) -> str:
-    """A fact value as a reason prints it: yes/no for booleans, words for enum values."""
+def word(value) -> str:
+    """A fact value as a reason prints it: yes/no for booleans, numbers as written, words for codes."""
+    if value is None:
+        return "not given"
     if isinstance(value, bool):
         return "yes" if value else "no"
     return fmt(value) if isinstance(value, (int, float)) else str(value).replace("_", " ")
@@ -89,7 +100,6 @@ def _word(value) -> str:
 
 COUNT_SOURCES = ("medication_trials", "psychotherapy_trials", "ect_courses", "tms_courses")
 DOSE_RULES = ("minimum_adequate", "maximum_labelled_or_tolerated")
-SCALE_SELECTIONS = ("latest", "lowest")
 _SPEC_KEYS = {
     "medication_trials": {"source", "title", "episodes", "roles", "categories", "classes", "failure_outcomes",
                           "intolerance_outcomes", "min_weeks", "dose", "min_adherence_percent",
@@ -144,7 +154,7 @@ class CountSpec:
         values.setdefault("title", name.replace("_", " "))
         return cls(name=name, **values)
 
-    def adequacy_text(self, catalogue_dose_word: str = "") -> str:
+    def adequacy_text(self) -> str:
         """Describe what makes one item count, for reasons: 'at least 4 weeks at or above ...'."""
         parts = []
         if self.min_weeks is not None:
@@ -159,6 +169,9 @@ class CountSpec:
         if self.min_sessions is not None:
             parts.append(f"at least {fmt(self.min_sessions)} sessions")
         return ", ".join(parts) if parts else "any adequacy"
+
+
+SCALE_SELECTIONS = ("latest", "lowest")
 
 
 @dataclass(frozen=True)
@@ -177,7 +190,7 @@ class ScaleSpec:
 class FactSpec:
     """Everything a policy asks to be derived: code sets, scale windows and counts."""
 
-    diagnosis_sets: dict[str, tuple[CodePattern, ...]] = field(default_factory=dict)
+    diagnosis_sets: dict[str, CodeSet] = field(default_factory=dict)
     scales: dict[str, ScaleSpec] = field(default_factory=dict)
     counts: dict[str, CountSpec] = field(default_factory=dict)
 
@@ -206,11 +219,28 @@ class FactSpec:
                 raise ValueError(f"parameters.counts.{name}: {exc}") from None
         return cls(diagnosis_sets, scales, counts)
 
-    def vocabulary(self) -> set[str]:
-        """Every name a reason template, evidence or missing reference may use."""
+    def fact_paths(self) -> set[str]:
+        """Every summary-fact field a rule condition may test."""
+        paths = {"age", "sex", "pregnant", "request.kind", "request.protocol", "request.sessions", "clinician.role",
+                 "dx.listed", "dx.count"}
+        paths |= {f"episode.{k}" for k in ("severity", "severity_rank", "psychotic_features", "catatonia",
+                                           "ect_candidate", "onset_days")}
+        paths |= {f"safety.{f}" for f in SAFETY_FIELDS}
+        paths |= {f"dx.{name}" for name in self.diagnosis_sets}
+        for name in self.scales:
+            paths |= {f"scale.{name}.{k}" for k in ("listed", "in_window", "instrument", "score", "threshold",
+                                                    "days_ago")}
+        for name, spec in self.counts.items():
+            paths |= {f"{name}.{k}" for k in ("listed", "count", "possible")}
+            if spec.source == "medication_trials":
+                paths |= {f"{name}.classes", f"{name}.classes_possible"}
+        return paths
+
+    def text_names(self) -> set[str]:
+        """Every ``{placeholder}`` a reason or detail may use (besides ``param.*``)."""
         names = {"age", "age_text", "sex", "pregnant", "request.kind", "request.protocol", "request.sessions",
-                 "clinician.role", "dx.codes", "episode.severity", "episode.onset", "episode.onset_days",
-                 "episode.psychotic_features", "episode.catatonia", "episode.ect_candidate", "as_of"}
+                 "clinician.role", "dx.codes", "episode.severity", "episode.onset", "episode.onset_days", "as_of",
+                 "episode.psychotic_features", "episode.catatonia", "episode.ect_candidate", "dx.count"}
         names |= {f"safety.{f}" for f in SAFETY_FIELDS}
         for name in self.diagnosis_sets:
             names |= {f"dx.{name}.codes", f"dx.{name}.set"}
@@ -219,156 +249,266 @@ class FactSpec:
                                                     "window_days", "text")}
         for name in self.counts:
             names |= {f"{name}.{k}" for k in ("count", "possible", "classes", "classes_possible", "qualifying",
-                                              "excluded", "undetermined", "class_names", "adequacy", "title",
-                                              "all", "missing")}
+                                              "excluded", "undetermined", "class_names", "adequacy", "title")}
         return names
 
+    def ref_names(self) -> set[str]:
+        """Every ``@reference`` evidence or missing information may use."""
+        refs = {"@age", "@dx", "@clinician.role"} | {f"@episode.{k}" for k in (
+            "severity", "psychotic_features", "catatonia", "ect_candidate", "onset")}
+        refs |= {f"@dx.{name}" for name in self.diagnosis_sets}
+        refs |= {f"@scale.{name}" for name in self.scales}
+        for name in self.counts:
+            refs |= {f"@{name}.{k}" for k in ("all", "qualifying", "undetermined", "missing")}
+        return refs
 
-# -- the summary ----------------------------------------------------------------------------------
+
+# -- the summary ------------------------------------------------------------------------------------
 
 
-@dataclass
+class Counted(NamedTuple):
+    """One count's judged items, in submission order."""
+
+    spec: CountSpec
+    judged: list  # (item, Truth); empty when the list was not given
+    listed: bool
+
+
 class Summary:
-    fact: dict[str, Any]
-    text: dict[str, str]
-    refs: dict[str, list]  # "@name" -> JSON Pointers (evidence) or (pointer, detail) pairs (missing)
-    items: dict[str, list[tuple[Any, Truth]]]  # count name -> (item, truth) in submission order
+    """The summary fact of one submission under one policy, and its explanation on demand."""
+
+    __slots__ = ("sub", "spec", "catalogue", "values", "fact", "counts", "_latest", "_cache")
+
+    def __init__(self, sub: Submission, spec: FactSpec, catalogue: Catalogue, values: dict, fact: dict,
+                 counts: dict, latest: dict):
+        self.sub, self.spec, self.catalogue = sub, spec, catalogue
+        self.values = values  # every fact field by its dotted path, before projection
+        self.fact, self.counts, self._latest = fact, counts, latest
+        self._cache: dict[str, Any] = {}
+
+    def text(self, name: str) -> str:
+        """The words for ``{name}`` in a reason; 'not given' when the submission does not say."""
+        value = self._cache.get(name)
+        if value is None:
+            value = self._cache[name] = _text(self, name)
+        return value
+
+    def refs(self, name: str) -> list:
+        """JSON Pointers for an evidence ``@reference``, or (pointer, what) pairs for a ``.missing`` one."""
+        value = self._cache.get(name)
+        if value is None:
+            value = self._cache[name] = _refs(self, name)
+        return value
 
 
-def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue) -> Summary:
-    """Compute the summary fact and its explanations for one submission under one policy."""
-    fact: dict[str, Any] = {"t": "s"}
-    text: dict[str, str] = {"as_of": sub.as_of.isoformat()}
-    refs: dict[str, list] = {}
+def summarise(sub: Submission, spec: FactSpec, catalogue: Catalogue, needed: frozenset[str] | None = None) -> Summary:
+    """Compute the summary fact of ``sub`` under ``spec``.
 
+    :param needed: the fact fields the policy's rules test; the asserted fact holds only these
+        (smaller facts are faster to assert and to fire). ``None`` keeps every field.
+    """
+    flat: dict[str, Any] = {}
     p = sub.patient
     if p.age is not None:
-        fact["age"] = p.age
-        text["age"] = str(p.age)
-        text["age_text"] = str(p.age) if p.age_source == "age" else f"{p.age} (from birth_date)"
-        refs["@age"] = [f"/patient/{p.age_source}"]
+        flat["age"] = p.age
     if p.sex is not None:
-        fact["sex"] = text["sex"] = p.sex
+        flat["sex"] = p.sex
     if p.pregnant is not None:
-        fact["pregnant"] = p.pregnant
-        text["pregnant"] = _word(p.pregnant)
-
+        flat["pregnant"] = p.pregnant
     ep = sub.episode
-    episode: dict[str, Any] = {}
     for name in ("severity", "psychotic_features", "catatonia", "ect_candidate"):
         value = getattr(ep, name)
         if value is not None:
-            episode[name] = value
-            text[f"episode.{name}"] = _word(value)
-            refs[f"@episode.{name}"] = [f"/current_episode/{name}"]
+            flat[f"episode.{name}"] = value
     if ep.severity is not None:
-        episode["severity_rank"] = SEVERITY_RANK[ep.severity]
+        flat["episode.severity_rank"] = SEVERITY_RANK[ep.severity]
     if ep.onset is not None:
-        episode["onset_days"] = (sub.as_of - ep.onset).days
-        text["episode.onset"] = ep.onset.isoformat()
-        text["episode.onset_days"] = str(episode["onset_days"])
-        refs["@episode.onset"] = ["/current_episode/onset"]
-    fact["episode"] = episode
-
+        flat["episode.onset_days"] = (sub.as_of - ep.onset).days
     if sub.diagnoses is not None:
-        dx: dict[str, Any] = {"listed": True, "count": len(sub.diagnoses)}
-        text["dx.codes"] = ", ".join(d.code for d in sub.diagnoses) or "none"
-        refs["@dx"] = [f"/diagnoses/{d.index}" for d in sub.diagnoses] or ["/diagnoses"]
+        flat["dx.listed"] = True
+        flat["dx.count"] = len(sub.diagnoses)
         for name, code_set in spec.diagnosis_sets.items():
-            hits = [d for d in sub.diagnoses if in_code_set(d.code, code_set)]
-            dx[name] = len(hits)
-            text[f"dx.{name}.codes"] = ", ".join(d.code for d in hits) or "none"
-            refs[f"@dx.{name}"] = [f"/diagnoses/{d.index}" for d in hits]
-        fact["dx"] = dx
-
-    scale: dict[str, Any] = {}
+            flat[f"dx.{name}"] = sum(1 for d in sub.diagnoses if d.code in code_set)
+    latest = {}
     for name, scale_spec in spec.scales.items():
-        scale[name] = _latest_score(sub, scale_spec, text, refs)
-    if scale:
-        fact["scale"] = scale
-
-    fact["safety"] = {f: getattr(sub.safety, f) for f in SAFETY_FIELDS if getattr(sub.safety, f) is not None}
-    text.update({f"safety.{f}": _word(v) for f, v in fact["safety"].items()})
+        latest[name] = _select_score(sub, scale_spec, flat)
+    safety = sub.safety
+    for f in SAFETY_FIELDS:
+        value = getattr(safety, f)
+        if value is not None:
+            flat[f"safety.{f}"] = value
     r = sub.request
-    fact["request"] = {"kind": r.kind, "protocol": r.protocol, "sessions": r.sessions}
-    text.update({"request.kind": r.kind, "request.protocol": r.protocol, "request.sessions": str(r.sessions)})
+    flat["request.kind"], flat["request.protocol"], flat["request.sessions"] = r.kind, r.protocol, r.sessions
     if sub.ordering_clinician_role is not None:
-        fact["clinician"] = {"role": sub.ordering_clinician_role}
-        text["clinician.role"] = sub.ordering_clinician_role.replace("_", " ")
-        refs["@clinician.role"] = ["/ordering_clinician/role"]
-
-    items: dict[str, list] = {}
+        flat["clinician.role"] = sub.ordering_clinician_role
+    counts = {}
     for name, count_spec in spec.counts.items():
-        fact[name], items[name] = _count(sub, count_spec, catalogue, text, refs)
-    return Summary(fact, text, refs, items)
+        counts[name] = _count(sub, count_spec, flat)
+
+    fact: dict[str, Any] = {"t": "s"}
+    for path in (flat if needed is None else needed):
+        if path in flat:
+            node = fact
+            *parents, leaf = path.split(".")
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[leaf] = flat[path]
+    return Summary(sub, spec, catalogue, flat, fact, counts, latest)
 
 
-def _latest_score(sub: Submission, spec: ScaleSpec, text: dict, refs: dict) -> dict:
-    key = f"scale.{spec.name}"
-    text[f"{key}.window_days"] = str(spec.window_days)
-    if sub.scales is None:
-        refs[f"@{key}"] = []
-        return {"listed": False}
-    in_window = [s for s in sub.scales
-                 if s.instrument in spec.thresholds and 0 <= (sub.as_of - s.date).days <= spec.window_days]
-    refs[f"@{key}"] = []
-    if not in_window:
-        text[f"{key}.text"] = f"no {'/'.join(spec.thresholds)} score dated within {spec.window_days} days"
-        return {"listed": True, "in_window": 0}
-    if spec.select == "lowest":  # furthest below (or least above) its threshold; on a tie, the latest
-        latest = min(in_window, key=lambda s: (s.score - spec.thresholds[s.instrument], -s.date.toordinal(), -s.index))
-    else:
-        latest = max(in_window, key=lambda s: (s.date, s.index))  # the latest date; on a tie, the last listed
-    threshold = spec.thresholds[latest.instrument]
-    days = (sub.as_of - latest.date).days
-    text.update({f"{key}.instrument": latest.instrument.upper(), f"{key}.score": fmt(latest.score),
-                 f"{key}.threshold": fmt(threshold), f"{key}.date": latest.date.isoformat(),
-                 f"{key}.days_ago": str(days),
-                 f"{key}.text": f"{latest.instrument.upper()} {fmt(latest.score)} on {latest.date.isoformat()}"})
-    refs[f"@{key}"] = [f"/scales/{latest.index}"]
-    return {"listed": True, "in_window": len(in_window), "instrument": latest.instrument, "score": latest.score,
-            "threshold": threshold, "days_ago": days}
-
-
-# -- counting -------------------------------------------------------------------------------------
-
-
-def _count(sub: Submission, spec: CountSpec, catalogue: Catalogue, text: dict, refs: dict):
+def _count(sub: Submission, spec: CountSpec, flat: dict) -> Counted:
     listed = getattr(sub, spec.source)
-    n = spec.name
-    text[f"{n}.title"] = spec.title
-    text[f"{n}.adequacy"] = spec.adequacy_text()
+    name = spec.name
     if listed is None:
-        text.update({f"{n}.qualifying": "none", f"{n}.excluded": "none", f"{n}.undetermined": "none",
-                     f"{n}.class_names": "none"})
-        refs[f"@{n}.all"] = [f"/{spec.source}"]
-        refs[f"@{n}.qualifying"] = refs[f"@{n}.undetermined"] = []
-        refs[f"@{n}.missing"] = [(f"/{spec.source}", f"the complete list of {spec.source.replace('_', ' ')}, "
-                                                     "or an empty list if there were none")]
-        return {"listed": False}, []
-    judge = {"medication_trials": _judge_medication, "psychotherapy_trials": _judge_psychotherapy,
-             "ect_courses": _judge_ect, "tms_courses": _judge_tms}[spec.source]
-    judged = [(item, *judge(item, spec, sub)) for item in listed]
-    yes = [(i, d) for i, d, t in judged if t.value is True]
-    maybe = [(i, d, t) for i, d, t in judged if t.value is None]
-    no = [(i, d, t) for i, d, t in judged if t.value is False]
-    summary: dict[str, Any] = {"listed": True, "count": len(yes), "possible": len(yes) + len(maybe)}
+        flat[f"{name}.listed"] = False
+        return Counted(spec, [], False)
+    judge = _JUDGES[spec.source]
+    judged = [(item, judge(item, spec, sub)) for item in listed]
+    yes = [i for i, t in judged if t.value is True]
+    maybe = [i for i, t in judged if t.value is None]
+    flat[f"{name}.listed"] = True
+    flat[f"{name}.count"] = len(yes)
+    flat[f"{name}.possible"] = len(yes) + len(maybe)
     if spec.source == "medication_trials":
-        classes = {i.drug.drug_class for i, _ in yes}
-        possible_classes = classes | {i.drug.drug_class for i, _, _ in maybe if i.drug}
-        summary["classes"], summary["classes_possible"] = len(classes), len(possible_classes)
-        text[f"{n}.class_names"] = ", ".join(sorted(catalogue.class_title(c) for c in classes)) or "none"
-    text.update({f"{n}.{k}": str(v) for k, v in summary.items() if k != "listed"})
-    text[f"{n}.qualifying"] = join([d for _, d in yes])
-    text[f"{n}.excluded"] = join([f"{d}: {t.why_not}" for _, d, t in no])
-    text[f"{n}.undetermined"] = join([f"{d} ({', '.join(m[1] for m in t.missing)} not known)"
-                                      for _, d, t in maybe])
-    pointer = f"/{spec.source}"
-    refs[f"@{n}.all"] = [f"{pointer}/{i.index}" for i, _, _ in judged] or [pointer]
-    refs[f"@{n}.qualifying"] = [f"{pointer}/{i.index}" for i, _ in yes]
-    refs[f"@{n}.undetermined"] = [f"{pointer}/{i.index}" for i, _, _ in maybe]
-    refs[f"@{n}.missing"] = [m for _, _, t in maybe for m in t.missing]
-    return summary, [(i, t) for i, _, t in judged]
+        classes = {i.drug.drug_class for i in yes}
+        flat[f"{name}.classes"] = len(classes)
+        flat[f"{name}.classes_possible"] = len(classes | {i.drug.drug_class for i in maybe if i.drug})
+    return Counted(spec, judged, True)
+
+
+def _select_score(sub: Submission, spec: ScaleSpec, flat: dict):
+    """Return the score within the window that the policy reads: the latest (on a tie, the last
+    listed) or, with ``select: lowest``, the one furthest below its threshold (on a tie, the latest)."""
+    prefix = f"scale.{spec.name}"
+    if sub.scales is None:
+        flat[f"{prefix}.listed"] = False
+        return None
+    latest = None
+    in_window = 0
+    lowest = spec.select == "lowest"
+    for s in sub.scales:
+        if s.instrument in spec.thresholds and 0 <= (sub.as_of - s.date).days <= spec.window_days:
+            in_window += 1
+            if latest is None:
+                latest = s
+            elif lowest:
+                margin = s.score - spec.thresholds[s.instrument]
+                best = latest.score - spec.thresholds[latest.instrument]
+                if (margin, -s.date.toordinal(), -s.index) < (best, -latest.date.toordinal(), -latest.index):
+                    latest = s
+            elif (s.date, s.index) > (latest.date, latest.index):
+                latest = s
+    flat[f"{prefix}.listed"] = True
+    flat[f"{prefix}.in_window"] = in_window
+    if latest is not None:
+        flat[f"{prefix}.instrument"] = latest.instrument
+        flat[f"{prefix}.score"] = latest.score
+        flat[f"{prefix}.threshold"] = spec.thresholds[latest.instrument]
+        flat[f"{prefix}.days_ago"] = (sub.as_of - latest.date).days
+    return latest
+
+
+# -- words, on demand ---------------------------------------------------------------------------------
+
+
+def _text(s: Summary, name: str) -> str:
+    sub = s.sub
+    head, _, rest = name.partition(".")
+    if name == "age_text":
+        p = sub.patient
+        if p.age is None:
+            return "not given"
+        return str(p.age) if p.age_source == "age" else f"{p.age} (from birth_date)"
+    if name == "as_of":
+        return sub.as_of.isoformat()
+    if name == "episode.onset":
+        return "not given" if sub.episode.onset is None else sub.episode.onset.isoformat()
+    if name in s.values and head != "scale":
+        return word(s.values[name])
+    if head in ("age", "sex", "pregnant", "episode", "safety", "clinician") or name.startswith("request."):
+        return "not given"
+    if head == "dx":
+        if sub.diagnoses is None:
+            return "none given"
+        if rest == "codes":
+            return ", ".join(d.code for d in sub.diagnoses) or "none"
+        code_set = s.spec.diagnosis_sets[rest.rsplit(".", 1)[0]]
+        return ", ".join(d.code for d in sub.diagnoses if in_code_set(d.code, code_set)) or "none"
+    if head == "scale":
+        scale_name, _, key = rest.partition(".")
+        spec = s.spec.scales[scale_name]
+        latest = s._latest[scale_name]
+        if key == "window_days":
+            return str(spec.window_days)
+        if latest is None:
+            return f"no {'/'.join(spec.thresholds)} score dated within {spec.window_days} days" if key == "text" \
+                else "not given"
+        return {"instrument": latest.instrument.upper(), "score": fmt(latest.score),
+                "threshold": fmt(spec.thresholds[latest.instrument]), "date": latest.date.isoformat(),
+                "days_ago": str((sub.as_of - latest.date).days),
+                "text": f"{latest.instrument.upper()} {fmt(latest.score)} on {latest.date.isoformat()}"}[key]
+    counted = s.counts[head]
+    spec = counted.spec
+    if rest == "title":
+        return spec.title
+    if rest == "adequacy":
+        return spec.adequacy_text()
+    if rest in ("count", "possible", "classes", "classes_possible"):
+        return "not given"  # the list was not given (a given list always has its counts in values)
+    if rest == "class_names":
+        classes = {i.drug.drug_class for i, t in counted.judged if t.value is True}
+        return ", ".join(sorted(s.catalogue.class_title(c) for c in classes)) or "none"
+    describe = _DESCRIBE[spec.source]
+    if rest == "qualifying":
+        return join([describe(i) for i, t in counted.judged if t.value is True])
+    if rest == "excluded":
+        return join([f"{describe(i)}: {t.why_not()}" for i, t in counted.judged if t.value is False])
+    if rest == "undetermined":
+        return join([f"{describe(i)} ({', '.join(m[1] for m in t.missing)} not known)"
+                     for i, t in counted.judged if t.value is None])
+    raise KeyError(name)
+
+
+def _refs(s: Summary, name: str) -> list:
+    sub = s.sub
+    ref = name[1:]
+    head, _, rest = ref.partition(".")
+    if ref == "age":
+        return [f"/patient/{sub.patient.age_source}"] if sub.patient.age_source else []
+    if head == "episode":
+        field_name = rest if rest != "onset" else "onset"
+        return [f"/current_episode/{field_name}"] if getattr(sub.episode, field_name) is not None else []
+    if ref == "clinician.role":
+        return ["/ordering_clinician/role"] if sub.ordering_clinician_role else []
+    if head == "dx":
+        if sub.diagnoses is None:
+            return []
+        if not rest:
+            return [f"/diagnoses/{d.index}" for d in sub.diagnoses] or ["/diagnoses"]
+        code_set = s.spec.diagnosis_sets[rest]
+        return [f"/diagnoses/{d.index}" for d in sub.diagnoses if in_code_set(d.code, code_set)]
+    if head == "scale":
+        latest = s._latest[rest]
+        return [f"/scales/{latest.index}"] if latest else []
+    counted = s.counts[head]
+    pointer = f"/{counted.spec.source}"
+    if not counted.listed:
+        if rest == "missing":
+            return [(pointer, f"the complete list of {counted.spec.source.replace('_', ' ')}, "
+                              "or an empty list if there were none")]
+        return [pointer] if rest == "all" else []
+    if rest == "all":
+        return [f"{pointer}/{i.index}" for i, _ in counted.judged] or [pointer]
+    if rest == "qualifying":
+        return [f"{pointer}/{i.index}" for i, t in counted.judged if t.value is True]
+    if rest == "undetermined":
+        return [f"{pointer}/{i.index}" for i, t in counted.judged if t.value is None]
+    if rest == "missing":
+        return [m for _, t in counted.judged if t.value is None for m in t.missing]
+    raise KeyError(name)
+
+
+# -- describing and judging items -----------------------------------------------------------------------
 
 
 def describe_medication(t: MedicationTrial) -> str:
@@ -384,22 +524,45 @@ def describe_medication(t: MedicationTrial) -> str:
     return f"{head}, {_outcome(t.outcome)}" if t.outcome != "unknown" else head
 
 
+def describe_psychotherapy(t) -> str:
+    parts = [t.modality.upper() if len(t.modality) <= 4 else t.modality.replace("_", " ")]
+    if t.sessions is not None:
+        parts.append(f"{t.sessions} sessions")
+    if t.duration_weeks is not None:
+        parts.append(f"over {fmt(t.duration_weeks)} weeks")
+    return " ".join(parts) + (f", {_outcome(t.outcome)}" if t.outcome != "unknown" else "")
+
+
+def describe_ect(c) -> str:
+    return "ECT" + (f" ({c.sessions} sessions)" if c.sessions is not None else "") + (
+        f", {_outcome(c.outcome)}" if c.outcome != "unknown" else "")
+
+
+def describe_tms(c) -> str:
+    bits = [f"TMS course ({c.protocol.replace('_', ' ')})" if c.protocol else "TMS course"]
+    if c.sessions is not None:
+        bits.append(f"{c.sessions} sessions")
+    if c.improvement_percent is not None:
+        bits.append(f"{fmt(c.improvement_percent)}% improvement")
+    if c.end_date is not None:
+        bits.append(f"ended {c.end_date.isoformat()}")
+    return ", ".join(bits)
+
+
 def _episode_truth(item, spec: CountSpec, pointer: str) -> Truth:
-    if spec.episodes is None:
+    if spec.episodes is None or item.episode in spec.episodes:
         return TRUE
     if item.episode is None:
-        return unknown((f"{pointer}/episode", "its episode (or its start_date with /current_episode/onset)"))
-    if item.episode in spec.episodes:
-        return TRUE
-    return false(f"it was in the {item.episode} episode")
+        return unknown(f"{pointer}/episode", "its episode (or its start_date with /current_episode/onset)")
+    return false("it was in the {} episode", item.episode)
 
 
-def _at_least(value, minimum, pointer: str, what: str, unit: str, why: str) -> Truth:
+def _at_least(value, minimum, pointer: str, what: str, why: str) -> Truth:
     if minimum is None:
         return TRUE
     if value is None:
-        return unknown((pointer, what))
-    return TRUE if value >= minimum else false(why.format(value=fmt(value), minimum=fmt(minimum), unit=unit))
+        return unknown(pointer, what)
+    return TRUE if value >= minimum else false(why, value, minimum)
 
 
 def _dose_truth(t: MedicationTrial, spec: CountSpec, pointer: str) -> Truth:
@@ -408,85 +571,80 @@ def _dose_truth(t: MedicationTrial, spec: CountSpec, pointer: str) -> Truth:
     drug, dose = t.drug, t.daily_dose_mg
     minimum, maximum = drug.min_adequate_mg, drug.max_labelled_mg
     if minimum is None and (spec.dose == "minimum_adequate" or maximum is None):
-        return false(f"the catalogue has no dose threshold for {drug.name}")
+        return false("the catalogue has no dose threshold for {}", drug.name)
     if dose is None:
-        return unknown((f"{pointer}/daily_dose_mg", "its daily dose"))
+        return unknown(f"{pointer}/daily_dose_mg", "its daily dose")
     if spec.dose == "minimum_adequate":
         return TRUE if dose >= minimum else false(
-            f"{fmt(dose)} mg/day is below the minimum adequate dose of {fmt(minimum)} mg/day")
+            "{} mg/day is below the minimum adequate dose of {} mg/day", dose, minimum)
     if maximum is not None and dose >= maximum:
         return TRUE
     if minimum is not None and dose < minimum:
-        return false(f"{fmt(dose)} mg/day is below the minimum adequate dose of {fmt(minimum)} mg/day")
-    ceiling = f"the maximum labelled dose of {fmt(maximum)} mg/day" if maximum else "the maximum labelled dose"
+        return false("{} mg/day is below the minimum adequate dose of {} mg/day", dose, minimum)
     if t.dose_limited_by_tolerability is True:
         return TRUE
+    ceiling = f"the maximum labelled dose of {fmt(maximum)} mg/day" if maximum else "the maximum labelled dose"
     if t.dose_limited_by_tolerability is False:
-        return false(f"{fmt(dose)} mg/day is below {ceiling} and was not limited by tolerability")
-    return unknown((f"{pointer}/dose_limited_by_tolerability",
-                    f"whether {fmt(dose)} mg/day (below {ceiling}) was the highest tolerated dose"))
+        return false("{} mg/day is below {} and was not limited by tolerability", dose, ceiling)
+    return unknown(f"{pointer}/dose_limited_by_tolerability",
+                   f"whether {fmt(dose)} mg/day (below {ceiling}) was the highest tolerated dose")
 
 
-def _judge_medication(t: MedicationTrial, spec: CountSpec, sub: Submission):
+def _judge_medication(t: MedicationTrial, spec: CountSpec, sub: Submission) -> Truth:
     pointer = f"/medication_trials/{t.index}"
-    description = describe_medication(t)
-    if t.drug is None:
-        return description, false("the drug catalogue does not know it, so it cannot count")
     drug = t.drug
-    gates = [
-        TRUE if spec.categories is None or drug.category in spec.categories
-        else false(f"{drug.name} is an {drug.category.replace('_', ' ')} agent"),
-        TRUE if spec.classes is None or drug.drug_class in spec.classes
-        else false(f"its class ({drug.drug_class}) is not among those counted"),
-        TRUE if spec.roles is None or t.role in spec.roles else false(f"it was taken as {t.role}"),
-        _episode_truth(t, spec, pointer),
-    ]
-    adequacy = [
-        _dose_truth(t, spec, pointer),
-        _at_least(t.duration_weeks, spec.min_weeks, f"{pointer}/duration_weeks", "its duration in weeks", "weeks",
-                  "{value} weeks is short of {minimum}"),
-        _at_least(t.adherence_percent, spec.min_adherence_percent, f"{pointer}/adherence_percent", "its adherence",
-                  "%", "adherence of {value}% is below {minimum}%"),
-    ]
-    if spec.max_improvement_percent is not None and t.improvement_percent is not None \
-            and t.improvement_percent >= spec.max_improvement_percent:
-        adequacy.append(false(f"an improvement of {fmt(t.improvement_percent)}% is not a failure here "
-                              f"(below {fmt(spec.max_improvement_percent)}% required)"))
+    if drug is None:
+        return false("the drug catalogue does not know it, so it cannot count")
+    if spec.categories is not None and drug.category not in spec.categories:
+        return false("{} is an {} agent", drug.name, drug.category.replace("_", " "))
+    if spec.classes is not None and drug.drug_class not in spec.classes:
+        return false("its class ({}) is not among those counted", drug.drug_class)
+    if spec.roles is not None and t.role not in spec.roles:
+        return false("it was taken as {}", t.role)
+    episode = _episode_truth(t, spec, pointer)
+    if episode.value is False:
+        return episode
     if t.outcome in spec.intolerance_outcomes:
-        inner = TRUE
-    elif t.outcome in spec.failure_outcomes:
-        inner = all_of(*adequacy)
-    elif t.outcome == "unknown":
-        outcome_missing = unknown((f"{pointer}/outcome", "its outcome"))
-        inner = outcome_missing if spec.intolerance_outcomes else all_of(*adequacy, outcome_missing)
-    else:
-        inner = false(f"the outcome, {_outcome(t.outcome)}, is not a failure")
-    return description, all_of(*gates, inner)
+        return episode
+    if t.outcome in spec.failure_outcomes or t.outcome == "unknown":
+        if t.outcome == "unknown" and spec.intolerance_outcomes:
+            # an unknown outcome may be intolerance, which counts whatever the dose and duration
+            return all_of(episode, unknown(f"{pointer}/outcome", "its outcome"))
+        adequacy = [
+            episode,
+            _dose_truth(t, spec, pointer),
+            _at_least(t.duration_weeks, spec.min_weeks, f"{pointer}/duration_weeks", "its duration in weeks",
+                      "{} weeks is short of {}"),
+            _at_least(t.adherence_percent, spec.min_adherence_percent, f"{pointer}/adherence_percent",
+                      "its adherence", "adherence of {}% is below {}%"),
+        ]
+        if spec.max_improvement_percent is not None and t.improvement_percent is not None \
+                and t.improvement_percent >= spec.max_improvement_percent:
+            adequacy.append(false("an improvement of {}% is not a failure here (below {}% is required)",
+                                  t.improvement_percent, spec.max_improvement_percent))
+        if t.outcome == "unknown":
+            adequacy.append(unknown(f"{pointer}/outcome", "its outcome"))
+        return all_of(*adequacy)
+    return false("the outcome, {}, is not a failure", _outcome(t.outcome))
 
 
-def _judge_psychotherapy(t, spec: CountSpec, sub: Submission):
+def _judge_psychotherapy(t, spec: CountSpec, sub: Submission) -> Truth:
     pointer = f"/psychotherapy_trials/{t.index}"
-    parts = [t.modality.upper() if len(t.modality) <= 4 else t.modality.replace("_", " ")]
-    if t.sessions is not None:
-        parts.append(f"{t.sessions} sessions")
-    if t.duration_weeks is not None:
-        parts.append(f"over {fmt(t.duration_weeks)} weeks")
-    description = " ".join(parts) + (f", {_outcome(t.outcome)}" if t.outcome != "unknown" else "")
+    if spec.modalities is not None and t.modality not in spec.modalities:
+        return false("{} is not among the evidence-based modalities counted", t.modality.replace("_", " "))
     if t.outcome in spec.failure_outcomes:
         outcome = TRUE
     elif t.outcome == "unknown":
-        outcome = unknown((f"{pointer}/outcome", "its outcome"))
+        outcome = unknown(f"{pointer}/outcome", "its outcome")
     else:
-        outcome = false(f"the outcome, {_outcome(t.outcome)}, is not a failure")
-    return description, all_of(
-        TRUE if spec.modalities is None or t.modality in spec.modalities
-        else false(f"{t.modality.replace('_', ' ')} is not among the evidence-based modalities counted"),
+        return false("the outcome, {}, is not a failure", _outcome(t.outcome))
+    return all_of(
         _episode_truth(t, spec, pointer),
         outcome,
-        _at_least(t.duration_weeks, spec.min_weeks, f"{pointer}/duration_weeks", "its duration in weeks", "weeks",
-                  "{value} weeks is short of {minimum}"),
-        _at_least(t.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions", "sessions",
-                  "{value} sessions is short of {minimum}"),
+        _at_least(t.duration_weeks, spec.min_weeks, f"{pointer}/duration_weeks", "its duration in weeks",
+                  "{} weeks is short of {}"),
+        _at_least(t.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions",
+                  "{} sessions is short of {}"),
     )
 
 
@@ -494,12 +652,12 @@ def _days_since_end(item, spec: CountSpec, sub: Submission, pointer: str) -> Tru
     if spec.min_days_since_end is None and spec.max_days_since_end is None:
         return TRUE
     if item.end_date is None:
-        return unknown((f"{pointer}/end_date", "its end date"))
+        return unknown(f"{pointer}/end_date", "its end date")
     days = (sub.as_of - item.end_date).days
     if spec.min_days_since_end is not None and days < spec.min_days_since_end:
-        return false(f"it ended {days} days before as_of, fewer than {spec.min_days_since_end}")
+        return false("it ended {} days before as_of, fewer than {}", days, spec.min_days_since_end)
     if spec.max_days_since_end is not None and days > spec.max_days_since_end:
-        return false(f"it ended {days} days before as_of, more than {spec.max_days_since_end}")
+        return false("it ended {} days before as_of, more than {}", days, spec.max_days_since_end)
     return TRUE
 
 
@@ -508,48 +666,46 @@ def _course_outcome(item, spec: CountSpec, pointer: str) -> Truth:
     improvement = getattr(item, "improvement_percent", None)
     if improvement is not None and spec.min_improvement_percent is not None:
         return TRUE if improvement >= spec.min_improvement_percent else false(
-            f"an improvement of {fmt(improvement)}% is below {fmt(spec.min_improvement_percent)}%")
+            "an improvement of {}% is below {}%", improvement, spec.min_improvement_percent)
     if improvement is not None and spec.improvement_above_percent is not None:
         return TRUE if improvement > spec.improvement_above_percent else false(
-            f"an improvement of {fmt(improvement)}% is not above {fmt(spec.improvement_above_percent)}%")
+            "an improvement of {}% is not above {}%", improvement, spec.improvement_above_percent)
     if not spec.outcomes:
         return TRUE
     if item.outcome == "unknown":
-        wanted = "its improvement_percent or outcome" if improvement is None and (
-            spec.min_improvement_percent is not None or spec.improvement_above_percent is not None) else "its outcome"
-        return unknown((f"{pointer}/outcome", wanted))
-    return TRUE if item.outcome in spec.outcomes else false(f"the outcome, {_outcome(item.outcome)}, does not count")
+        thresholded = spec.min_improvement_percent is not None or spec.improvement_above_percent is not None
+        return unknown(f"{pointer}/outcome", "its improvement_percent or outcome" if thresholded else "its outcome")
+    return TRUE if item.outcome in spec.outcomes else false("the outcome, {}, does not count", _outcome(item.outcome))
 
 
-def _judge_ect(c, spec: CountSpec, sub: Submission):
+def _judge_ect(c, spec: CountSpec, sub: Submission) -> Truth:
     pointer = f"/ect_courses/{c.index}"
-    description = "ECT" + (f" ({c.sessions} sessions)" if c.sessions is not None else "") + (
-        f", {_outcome(c.outcome)}" if c.outcome != "unknown" else "")
-    return description, all_of(
+    return all_of(
         _episode_truth(c, spec, pointer),
         _course_outcome(c, spec, pointer),
-        _at_least(c.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions", "sessions",
-                  "{value} sessions is short of {minimum}"),
+        _at_least(c.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions",
+                  "{} sessions is short of {}"),
         _days_since_end(c, spec, sub, pointer),
     )
 
 
-def _judge_tms(c, spec: CountSpec, sub: Submission):
+def _judge_tms(c, spec: CountSpec, sub: Submission) -> Truth:
     pointer = f"/tms_courses/{c.index}"
-    bits = [f"TMS course ({c.protocol.replace('_', ' ')})" if c.protocol else "TMS course"]
-    if c.sessions is not None:
-        bits.append(f"{c.sessions} sessions")
-    if c.improvement_percent is not None:
-        bits.append(f"{fmt(c.improvement_percent)}% improvement")
-    if c.end_date is not None:
-        bits.append(f"ended {c.end_date.isoformat()}")
     protocol = TRUE
     if spec.protocols is not None:
-        protocol = unknown((f"{pointer}/protocol", "its protocol")) if c.protocol is None else (
-            TRUE if c.protocol in spec.protocols else false(f"its protocol, {c.protocol}, does not count"))
-    return ", ".join(bits), all_of(
+        if c.protocol is None:
+            protocol = unknown(f"{pointer}/protocol", "its protocol")
+        elif c.protocol not in spec.protocols:
+            protocol = false("its protocol, {}, does not count", c.protocol)
+    return all_of(
         _episode_truth(c, spec, pointer),
         protocol,
         _course_outcome(c, spec, pointer),
         _days_since_end(c, spec, sub, pointer),
     )
+
+
+_JUDGES = {"medication_trials": _judge_medication, "psychotherapy_trials": _judge_psychotherapy,
+           "ect_courses": _judge_ect, "tms_courses": _judge_tms}
+_DESCRIBE = {"medication_trials": describe_medication, "psychotherapy_trials": describe_psychotherapy,
+             "ect_courses": describe_ect, "tms_courses": describe_tms}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from . import engine
@@ -30,7 +31,7 @@ def rules_dir() -> Path:
     return Path(os.environ.get("TMS_RULES_DIR") or DEFAULT_RULES_DIR)
 
 
-@dataclass
+@dataclass(repr=False)
 class Library:
     """Loaded policies (the latest version of each id) and the catalogue they share."""
 
@@ -39,6 +40,9 @@ class Library:
     versions: dict[str, list[Policy]]
     default_policies: tuple[str, ...] = DEFAULT_POLICIES
     _rulesets: dict[str, engine.Ruleset] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"<Library {', '.join(p.ruleset_name for p in self.policies.values())}>"
 
     def policy(self, policy_id: str) -> Policy:
         try:
@@ -60,15 +64,26 @@ class Library:
         results = [evaluate_policy(submission, self.policy(pid), self._rulesets[pid].fire, self.catalogue)
                    for pid in ids]
         return Evaluation(as_of=submission.as_of.isoformat(), reference=submission.reference, results=results,
-                          warnings=warnings(submission))
+                          warnings=warnings(submission, self.known_codes))
 
     def ruleset(self, policy_id: str) -> engine.Ruleset:
         return self._rulesets[policy_id]
 
+    @cached_property
+    def known_codes(self) -> tuple:
+        """Every diagnosis code set some loaded policy reads."""
+        return tuple(code_set for p in self.policies.values() for code_set in p.facts.diagnosis_sets.values())
 
-def warnings(sub: Submission) -> list[dict]:
-    """What the engine kept but could not use: drugs the catalogue does not know."""
+
+def warnings(sub: Submission, known_codes=()) -> list[dict]:
+    """What the engine kept but could not use: drugs the catalogue does not know, and diagnosis
+    codes no policy reads (well-formed, so kept, but they cannot change any criterion)."""
     out = []
+    for d in sub.diagnoses or ():
+        if not any(d.code in code_set for code_set in known_codes):
+            out.append({"field": f"/diagnoses/{d.index}/code",
+                        "detail": f"{d.code} is not a code any loaded policy reads; it was kept, and it changes no "
+                                  "criterion (only major depressive, bipolar and psychotic disorder codes do)."})
     for t in sub.medication_trials or ():
         if t.drug is None:
             field = "drug" if t.given_name else "rxnorm"

@@ -24,7 +24,7 @@ import jsonschema
 
 from .errors import InvalidPolicy
 from .facts import FactSpec, fmt
-from .model import SAFETY_FIELDS, Kind, Status
+from .model import Kind, Status
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rules" / "policy.schema.json"
 
@@ -52,26 +52,27 @@ def digest_of(document: Any) -> str:
 
 @dataclass(frozen=True)
 class Template:
-    """A reason or detail with ``{placeholders}``, split once at load into literal and lookup parts."""
+    """A reason or detail with ``{placeholders}``, compiled once at load into a positional format."""
 
     text: str
-    parts: tuple[tuple[str, str | None], ...]
+    names: tuple[str, ...]
+    _format: str
 
     @classmethod
     def compile(cls, text: str) -> Template:
-        parts, last = [], 0
-        for m in _PLACEHOLDER.finditer(text):
-            parts.append((text[last:m.start()], m.group(1)))
-            last = m.end()
-        parts.append((text[last:], None))
-        return cls(text, tuple(parts))
+        names: list[str] = []
 
-    @property
-    def names(self) -> list[str]:
-        return [name for _, name in self.parts if name]
+        def positional(m: re.Match) -> str:
+            names.append(m.group(1))
+            return f"{{{len(names) - 1}}}"
 
-    def render(self, values: dict[str, str]) -> str:
-        return "".join(literal + (values.get(name, "not given") if name else "") for literal, name in self.parts)
+        escaped = text.replace("{", "{{").replace("}", "}}")
+        format_string = re.sub(r"\{\{([a-z0-9_.\-]+)\}\}", positional, escaped)
+        return cls(text, tuple(names), format_string)
+
+    def render(self, lookup) -> str:
+        """Fill the placeholders with ``lookup(name)``."""
+        return self._format.format(*[lookup(name) for name in self.names]) if self.names else self.text
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,14 @@ class Rule:
 
     name: str
     target: tuple[str, str | None]  # (criterion id, branch id or None)
-    status: Status
+    status: str  # a Status value
     reason: Template
     evidence: tuple[str, ...]
     missing: tuple[Any, ...]  # "@ref" or (pointer, Template)
+
+    @property
+    def literal_evidence(self) -> bool:
+        return not any(ref.startswith("@") for ref in self.evidence)
 
 
 @dataclass(frozen=True)
@@ -104,16 +109,19 @@ class Leaf:
     title: str
     sources: tuple[str, ...]
     rules: tuple[str, ...]
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Criterion:
     id: str
     kind: Kind
+    kind_value: str
     title: str
     sources: tuple[str, ...]
     combine: str | None  # None, "any_of" or "all_of"
     leaves: tuple[Leaf, ...]
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class Caution:
     id: str
     detail: Template
     sources: tuple[str, ...]
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True, repr=False)
@@ -143,22 +152,28 @@ class Policy:
     criteria: tuple[Criterion, ...]
     rules: dict[str, Rule]
     cautions: dict[str, Caution]
+    caution_rules: dict[str, str]  # ruleset rule name -> caution id
     documentation_requirements: tuple[dict, ...]
+    documentation_results: tuple[dict, ...]  # as results print them: sources as URLs
     measures: dict[str, str]
     cases: tuple[dict, ...]
     texts: dict[str, str] = field(repr=False)  # "param.<name>" -> the parameter as reasons print it
     ruleset: dict[str, dict] = field(repr=False)
+    fact_fields: frozenset[str] = field(repr=False)  # the summary-fact fields the rules test
     document: dict = field(repr=False)
 
     def __repr__(self) -> str:
         return f"<Policy {self.id}@{self.version} {self.digest[:19]}>"
 
     @property
+    def header(self) -> dict:
+        """The ``policy`` object of a result."""
+        return {"id": self.id, "version": self.version, "title": self.title, "digest": self.digest,
+                "effective_date": self.effective_date.isoformat()}
+
+    @property
     def ruleset_name(self) -> str:
         return f"{self.id}@{self.version}"
-
-    def urls(self, keys) -> list[str]:
-        return [self.sources[k].url for k in keys]
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -222,10 +237,11 @@ class _Checker:
             self.problem("/parameters", str(exc))
             facts = FactSpec()
         self.facts = facts
-        self.fact_paths = _fact_paths(facts)
-        self.text_names = facts.vocabulary() | {f"param.{k}" for k in parameters}
+        self.fact_paths = facts.fact_paths()
+        self.text_names = facts.text_names() | {f"param.{k}" for k in parameters}
+        self.ref_names = facts.ref_names()
+        self.fields_used: set[str] = set()
         self.static_texts = _parameter_texts(parameters, facts)
-        self.ref_names = _ref_names(facts)
 
         criteria, rules, ruleset = [], {}, {}
         seen_criteria: set[str] = set()
@@ -255,9 +271,11 @@ class _Checker:
                 statuses = {r["status"] for r in b["rules"].values()}
                 if "met" not in statuses:
                     self.problem(bwhere, "no rule can make it met")
+                leaf_sources = tuple(b.get("sources", c["sources"]))
                 leaf_title = self._title(b["title"], f"{bwhere}/title") if combine else title
-                leaves.append(Leaf(b["id"], leaf_title, tuple(b.get("sources", c["sources"])), tuple(b["rules"])))
-            criteria.append(Criterion(c["id"], Kind(c["kind"]), title, tuple(c["sources"]), combine, tuple(leaves)))
+                leaves.append(Leaf(b["id"], leaf_title, leaf_sources, tuple(b["rules"]), self._urls(leaf_sources)))
+            criteria.append(Criterion(c["id"], Kind(c["kind"]), c["kind"], title, tuple(c["sources"]), combine,
+                                      tuple(leaves), self._urls(c["sources"])))
 
         cautions = {}
         for i, caution in enumerate(doc.get("cautions", [])):
@@ -267,10 +285,13 @@ class _Checker:
             if name in rules or caution["id"] in cautions:
                 self.problem(f"{where}/id", f"caution {caution['id']!r} clashes with another rule or caution")
             cautions[caution["id"]] = Caution(caution["id"], self._template(caution["detail"], f"{where}/detail"),
-                                              tuple(caution["sources"]))
+                                              tuple(caution["sources"]), self._urls(caution["sources"]))
             ruleset[name] = {"all": [{"m": {"$and": [{"t": "s"}, self._condition(caution["when"], where)]}}]}
+        documentation = []
         for i, req in enumerate(doc.get("documentation_requirements", [])):
             self._check_sources(req["sources"], f"/documentation_requirements/{i}/sources")
+            urls = list(self._urls(req["sources"]))
+            documentation.append({"id": req["id"], "detail": req["detail"], "sources": urls})
         measures = dict(doc.get("measures", {}))
         wanted = {"antidepressants": "medication_trials", "augmentation": "medication_trials",
                   "psychotherapy": "psychotherapy_trials", "ect": "ect_courses"}
@@ -284,9 +305,11 @@ class _Checker:
             title=doc["title"], publisher=doc["publisher"], jurisdiction=doc["jurisdiction"],
             summary=doc["summary"], digest=digest_of(doc), path=str(path), sources=sources,
             parameters=parameters, parameter_notes=notes, facts=facts, criteria=tuple(criteria), rules=rules,
-            cautions=cautions, documentation_requirements=tuple(doc.get("documentation_requirements", [])),
-            measures=measures, cases=tuple(doc["cases"]), texts=self.static_texts, ruleset=ruleset,
-            document=doc,
+            cautions=cautions, caution_rules={f"caution-{c}": c for c in cautions},
+            documentation_requirements=tuple(doc.get("documentation_requirements", [])),
+            documentation_results=tuple(documentation),
+            measures=measures, cases=tuple(doc["cases"]), texts=_parameter_texts(parameters, facts), ruleset=ruleset,
+            fact_fields=frozenset(self.fields_used), document=doc,
         )
 
     # -- parts -------------------------------------------------------------------------------------
@@ -302,6 +325,9 @@ class _Checker:
                 value = value["value"]
             values[name] = value
         return values, notes
+
+    def _urls(self, keys) -> tuple[str, ...]:
+        return tuple(self.doc["sources"][k]["url"] for k in keys if k in self.source_keys)
 
     def _check_sources(self, keys, where: str) -> None:
         for i, key in enumerate(keys):
@@ -386,6 +412,7 @@ class _Checker:
                 self.problem(where, f"can never hold: {name} cannot be both above {lo} and below {hi}")
 
     def _check_field(self, name: str, where: str) -> None:
+        self.fields_used.add(name)
         if name not in self.fact_paths:
             self.problem(where, f"unknown fact field {name!r}{_suggest(name, self.fact_paths)}")
 
@@ -397,13 +424,12 @@ class _Checker:
         return template
 
     def _title(self, text: str, where: str) -> str:
-        """A criterion's or branch's title, its {param.<name>} and {dx.<set>.set} placeholders filled at load."""
+        """A title may name parameters and code sets (filled in once, here), never a patient's facts."""
         template = Template.compile(text)
         for name in template.names:
             if name not in self.static_texts:
-                self.problem(where, f"unknown placeholder {{{name}}} (a title may name only parameters and code sets)"
-                                    f"{_suggest(name, self.static_texts)}")
-        return template.render(self.static_texts)
+                self.problem(where, f"unknown placeholder {{{name}}} (a title may only name param.* and dx.*.set)")
+        return template.render(lambda name: self.static_texts.get(name, ""))
 
     def _rule(self, name: str, r: dict, target, where: str) -> Rule:
         evidence = tuple(r.get("evidence", []))
@@ -420,8 +446,8 @@ class _Checker:
                 missing.append((m["field"], self._template(m["detail"], f"{where}/missing/{i}/detail")))
         if r["status"] == "unknown" and not missing:
             self.problem(where, "an unknown rule must say what information is missing")
-        return Rule(name, target, Status(r["status"]), self._template(r["reason"], f"{where}/reason"), evidence,
-                    tuple(missing))
+        return Rule(name, target, Status(r["status"]).value, self._template(r["reason"], f"{where}/reason"),
+                    evidence, tuple(missing))
 
 
 def _parameter_texts(parameters: dict, facts: FactSpec) -> dict[str, str]:
@@ -433,33 +459,6 @@ def _parameter_texts(parameters: dict, facts: FactSpec) -> dict[str, str]:
             value = fmt(value)
         texts[f"param.{name}"] = str(value)
     return texts
-
-
-def _fact_paths(facts: FactSpec) -> set[str]:
-    paths = {"age", "sex", "pregnant", "request.kind", "request.protocol", "request.sessions", "clinician.role",
-             "dx.listed", "dx.count"}
-    paths |= {f"episode.{k}" for k in ("severity", "severity_rank", "psychotic_features", "catatonia",
-                                       "ect_candidate", "onset_days")}
-    paths |= {f"safety.{f}" for f in SAFETY_FIELDS}
-    paths |= {f"dx.{name}" for name in facts.diagnosis_sets}
-    for name in facts.scales:
-        paths |= {f"scale.{name}.{k}" for k in ("listed", "in_window", "instrument", "score", "threshold",
-                                                "days_ago")}
-    for name, spec in facts.counts.items():
-        paths |= {f"{name}.{k}" for k in ("listed", "count", "possible")}
-        if spec.source == "medication_trials":
-            paths |= {f"{name}.classes", f"{name}.classes_possible"}
-    return paths
-
-
-def _ref_names(facts: FactSpec) -> set[str]:
-    refs = {"@age", "@dx", "@clinician.role"} | {f"@episode.{k}" for k in (
-        "severity", "psychotic_features", "catatonia", "ect_candidate", "onset")}
-    refs |= {f"@dx.{name}" for name in facts.diagnosis_sets}
-    refs |= {f"@scale.{name}" for name in facts.scales}
-    for name in facts.counts:
-        refs |= {f"@{name}.{k}" for k in ("all", "qualifying", "undetermined", "missing")}
-    return refs
 
 
 def _suggest(name: str, known) -> str:

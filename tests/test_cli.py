@@ -1,0 +1,88 @@
+"""The command line, driven through ``main`` as a user would."""
+
+import json
+
+import pytest
+
+from eligibility.cli import main
+
+from .support import EXAMPLES, classic
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("name", "determination"), [
+    ("classic-trd", "meets_criteria"), ("aneurysm-clip", "contraindicated"),
+    ("incomplete-referral", "insufficient_information"),
+])
+def test_evaluate_prints_the_api_body(capsys, name, determination):
+    code, out, _ = run(capsys, "evaluate", str(EXAMPLES / f"{name}.json"))
+    body = json.loads(out)
+    assert code == 0
+    assert body["results"][0]["determination"] == determination
+    assert body["review"] == {"status": "pending"} and body["id"] and body["created_at"].endswith("Z")
+
+
+def test_evaluate_refuses_invalid_input_with_every_problem(capsys):
+    code, out, err = run(capsys, "evaluate", str(EXAMPLES / "invalid.json"))
+    assert code == 2 and out == ""
+    problem = json.loads(err)
+    assert problem["status"] == 422 and len(problem["errors"]) == 5
+
+
+def test_evaluate_reads_standard_input_and_policy_flags(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({**classic(), "as_of": "2026-11-02"})))
+    code, out, _ = run(capsys, "evaluate", "-", "--policy", "tms-clinical")
+    assert code == 0 and json.loads(out)["results"][0]["policy"]["id"] == "tms-clinical"
+
+
+def test_evaluate_reports_unreadable_json(capsys, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    code, _, err = run(capsys, "evaluate", str(path))
+    assert code == 2 and "not readable as JSON" in err
+
+
+def test_policies_lists_version_and_digest(capsys):
+    code, out, _ = run(capsys, "policies", "--json")
+    listed = {p["id"]: p for p in json.loads(out)}
+    assert code == 0 and listed["tms-clinical"]["digest"].startswith("sha256:")
+
+
+def test_check_rules_passes_for_the_shipped_policies(capsys):
+    code, out, _ = run(capsys, "check-rules")
+    assert code == 0 and "ok   tms-clinical@" in out
+
+
+def test_check_rules_names_a_failing_case(capsys, tmp_path):
+    import shutil
+
+    from eligibility.library import rules_dir
+
+    shutil.copy(rules_dir() / "drugs.json", tmp_path)
+    document = json.loads((rules_dir() / "tms-clinical" / "1.0.0.json").read_text())
+    document["cases"][0]["expect"]["determination"] = "contraindicated"
+    (tmp_path / "tms-clinical").mkdir()
+    (tmp_path / "tms-clinical" / "1.0.0.json").write_text(json.dumps(document))
+    code, out, _ = run(capsys, "--rules-dir", str(tmp_path), "check-rules")
+    assert code == 1
+    assert f"case {document['cases'][0]['name']}: determination is meets_criteria, expected contraindicated" in out
+
+
+def test_batch_writes_one_result_a_line_and_reports_bad_lines_by_number(capsys, tmp_path):
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good = json.dumps({**classic(), "as_of": "2026-11-02"})
+    source.write_text("\n".join([good, "{oops", json.dumps({"patient": {"age": -1}}), good]) + "\n")
+    code, _, err = run(capsys, "batch", str(source), str(target), "--quiet")
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert code == 2 and len(lines) == 4
+    assert lines[0]["results"][0]["determination"] == "meets_criteria"
+    assert lines[1]["line"] == 2 and lines[2]["line"] == 3
+    assert "/patient/age" in lines[2]["error"]["errors"]
+    assert "line 2: invalid" in err and "line 3: invalid" in err

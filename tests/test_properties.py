@@ -1,0 +1,227 @@
+"""Invariants over generated submissions, for every loaded policy.
+
+The generator gives each fact in one form only (weeks either as duration_weeks or as dates,
+episode either stated or derivable from dates), so that "masking a fact" means removing
+everything the submission says about it.
+"""
+
+import copy
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eligibility import EngineError
+from eligibility.evaluation import determine
+from eligibility.model import Kind, Status
+
+from .support import resolve, shared_library
+
+AS_OF = date(2026, 11, 2)
+DRUGS = ["sertraline", "fluoxetine", "escitalopram", "venlafaxine", "duloxetine", "bupropion", "mirtazapine",
+         "nortriptyline", "amitriptyline", "phenelzine", "vortioxetine", "trazodone", "aripiprazole", "lithium",
+         "quetiapine", "notadrugamine"]
+CODES = ["F32.0", "F32.1", "F32.2", "F32.3", "F32.9", "F33.0", "F33.1", "F33.2", "F33.3", "F33.41", "F32.A",
+         "F31.81", "F25.0", "F41.1", "G40.909"]
+SAFETY = ["intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
+          "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
+          "ketamine_or_esketamine_current"]
+OUTCOMES = ["no_response", "partial_response", "response", "remission", "intolerance", "ongoing", "unknown"]
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def days_before(low=0, high=2000):
+    return st.integers(low, high).map(lambda d: (AS_OF - timedelta(days=d)).isoformat())
+
+
+def optional(strategy):
+    return st.one_of(st.none(), strategy)
+
+
+def drop_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+@st.composite
+def medication_trial(draw):
+    trial = {"drug": draw(st.sampled_from(DRUGS)),
+             "daily_dose_mg": draw(optional(st.sampled_from([5, 10, 20, 25, 50, 75, 150, 200, 300, 450]))),
+             "role": draw(optional(st.sampled_from(["monotherapy", "augmentation"]))),
+             "outcome": draw(optional(st.sampled_from(OUTCOMES))),
+             "adherence_percent": draw(optional(st.sampled_from([50, 79, 80, 95, 100]))),
+             "dose_limited_by_tolerability": draw(optional(st.booleans())),
+             "improvement_percent": draw(optional(st.sampled_from([-10, 0, 20, 24, 25, 49, 50, 60])))}
+    if draw(st.booleans()):
+        trial["duration_weeks"] = draw(optional(st.sampled_from([1, 3.9, 4, 5.9, 6, 7.9, 8, 12])))
+    else:
+        start = draw(st.integers(60, 900))
+        trial["start_date"] = (AS_OF - timedelta(days=start)).isoformat()
+        trial["end_date"] = (AS_OF - timedelta(days=start - draw(st.integers(0, 59)))).isoformat()
+    if "start_date" not in trial:
+        trial["episode"] = draw(optional(st.sampled_from(["current", "previous"])))
+    return drop_none(trial)
+
+
+@st.composite
+def submission(draw):
+    document = {"as_of": AS_OF.isoformat(), "patient": drop_none({
+        "age": draw(optional(st.integers(10, 90))), "pregnant": draw(optional(st.booleans()))})}
+    episode = drop_none({"onset": draw(optional(days_before(30, 1500))),
+                         "severity": draw(optional(st.sampled_from(["mild", "moderate", "severe"]))),
+                         "psychotic_features": draw(optional(st.booleans())),
+                         "ect_candidate": draw(optional(st.booleans()))})
+    if episode or draw(st.booleans()):
+        document["current_episode"] = episode
+    optional_lists = {
+        "diagnoses": st.lists(st.sampled_from(CODES).map(lambda c: {"code": c}), max_size=3),
+        "scales": st.lists(st.fixed_dictionaries({
+            "instrument": st.sampled_from(["phq-9", "hamd-17", "madrs"]), "score": st.integers(0, 27),
+            "date": days_before(0, 200)}), max_size=3),
+        "medication_trials": st.lists(medication_trial(), max_size=6),
+        "psychotherapy_trials": st.lists(st.fixed_dictionaries({
+            "modality": st.sampled_from(["cbt", "ipt", "supportive", "other"]),
+            "outcome": st.sampled_from(["no_response", "partial_response", "response", "discontinued", "unknown"]),
+            "duration_weeks": st.sampled_from([4, 8, 12, 16]), "episode": st.sampled_from(["current", "previous"]),
+        }), max_size=2),
+        "ect_courses": st.lists(st.fixed_dictionaries({
+            "episode": st.sampled_from(["current", "previous"]),
+            "outcome": st.sampled_from(["no_response", "response", "ongoing"])}), max_size=1),
+        "tms_courses": st.lists(st.fixed_dictionaries({
+            "end_date": days_before(10, 900), "improvement_percent": st.sampled_from([10, 25, 50, 51, 70]),
+            "episode": st.sampled_from(["current", "previous"])}), max_size=1),
+    }
+    for name, strategy in optional_lists.items():
+        value = draw(optional(strategy))
+        if value is not None:
+            document[name] = value
+    safety = draw(optional(st.fixed_dictionaries({}, optional={f: st.booleans() for f in SAFETY})))
+    if safety is not None:
+        document["safety"] = safety
+    if draw(st.booleans()):
+        document["request"] = {"kind": draw(st.sampled_from(["initial", "retreatment", "maintenance"])),
+                               "protocol": draw(st.sampled_from(["rtms_10hz", "itbs", "deep_tms", "accelerated"])),
+                               "sessions": draw(st.sampled_from([20, 25, 30, 36, 41, 44]))}
+    if draw(st.booleans()):
+        document["ordering_clinician"] = {"role": draw(st.sampled_from(["psychiatrist", "other_physician"]))}
+    return document
+
+
+def results(document) -> dict:
+    library = shared_library()
+    document = {**document, "policies": sorted(library.policies)}
+    return {r["policy"]["id"]: r for r in library.evaluate(library.load(document, today=AS_OF)).results}
+
+
+@SETTINGS
+@given(document=submission())
+def test_every_policy_decides_every_criterion_exactly_once(document):
+    try:
+        outcome = results(document)
+    except EngineError as exc:  # pragma: no cover - the failure message is the point
+        pytest.fail(f"a policy's rules leave a gap or overlap: {exc}")
+    for result in outcome.values():
+        for criterion in result["criteria"]:
+            for pointer in criterion["evidence"]:
+                resolve(document, pointer)
+
+
+@SETTINGS
+@given(document=submission())
+def test_the_determination_follows_from_the_criterion_statuses(document):
+    for result in results(document).values():
+        pairs = [(Kind(c["kind"]), Status(c["status"])) for c in result["criteria"]]
+        assert result["determination"] == determine(pairs).value
+        unknown = [c["id"] for c in result["criteria"] if c["status"] == "unknown"]
+        needed = {m["needed_for"] for m in result["missing_information"]}
+        assert set(unknown) == needed, "each unknown criterion names what would settle it, and only those"
+
+
+QUALIFYING_TRIAL = {"drug": "sertraline", "daily_dose_mg": 200, "duration_weeks": 12, "episode": "current",
+                    "role": "monotherapy", "outcome": "no_response", "adherence_percent": 100,
+                    "dose_limited_by_tolerability": True, "improvement_percent": 0}
+
+
+@SETTINGS
+@given(document=submission())
+def test_adding_a_qualifying_failed_trial_never_undoes_meets_criteria(document):
+    before = results(document)
+    more = copy.deepcopy(document)
+    more["medication_trials"] = [*more.get("medication_trials", []), QUALIFYING_TRIAL]
+    after = results(more)
+    for policy_id, result in before.items():
+        if result["determination"] == "meets_criteria":
+            assert after[policy_id]["determination"] == "meets_criteria", policy_id
+
+
+def maskings(document):
+    """Every way of forgetting one fact the document states (with every form it is stated in)."""
+    def without(path, *also):
+        masked = copy.deepcopy(document)
+        for p in (path, *also):
+            *parents, leaf = p
+            node = masked
+            for key in parents:
+                node = node.get(key) if isinstance(node, dict) else node[key]
+                if node is None:
+                    break
+            else:
+                if isinstance(node, dict):
+                    node.pop(leaf, None)
+        return masked
+
+    patient = document.get("patient", {})
+    if patient.get("age") is not None:
+        yield "age", without(("patient", "age"))
+    if patient.get("pregnant") is not None:
+        yield "pregnant", without(("patient", "pregnant"))
+    episode = document.get("current_episode", {})
+    for key in ("onset", "psychotic_features", "ect_candidate"):
+        if key in episode:
+            yield f"current_episode.{key}", without(("current_episode", key))
+    if "severity" in episode or "scales" in document:
+        yield "severity", without(("current_episode", "severity"), ("scales",))
+    for name in ("diagnoses", "scales", "medication_trials", "psychotherapy_trials", "ect_courses", "tms_courses",
+                 "safety", "ordering_clinician"):
+        if name in document:
+            yield name, without((name,))
+    for i, trial in enumerate(document.get("medication_trials", [])):
+        for key in ("daily_dose_mg", "outcome", "adherence_percent", "dose_limited_by_tolerability",
+                    "improvement_percent", "episode", "role"):
+            if key in trial and key != "role":
+                yield f"medication_trials.{i}.{key}", without(("medication_trials", i, key))
+        if "duration_weeks" in trial:
+            yield f"medication_trials.{i}.duration_weeks", without(("medication_trials", i, "duration_weeks"))
+        if "start_date" in trial:
+            yield f"medication_trials.{i}.dates", without(("medication_trials", i, "start_date"),
+                                                          ("medication_trials", i, "end_date"))
+    for key in document.get("safety", {}):
+        yield f"safety.{key}", without(("safety", key))
+
+
+# With less information a verdict can only weaken toward insufficient_information. A patient who
+# is contraindicated *and* fails an inclusion stays "does not meet" when the contraindication is
+# forgotten: both verdicts are negative, and the contract ranks the contraindication first.
+WEAKER = {
+    "meets_criteria": {"meets_criteria", "insufficient_information"},
+    "insufficient_information": {"insufficient_information"},
+    "does_not_meet_criteria": {"does_not_meet_criteria", "insufficient_information"},
+    "contraindicated": {"contraindicated", "does_not_meet_criteria", "insufficient_information"},
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=submission())
+def test_forgetting_a_fact_only_turns_statuses_unknown(document):
+    before = results(document)
+    for what, masked in maskings(document):
+        after = results(masked)
+        for policy_id, result in before.items():
+            now = after[policy_id]
+            was_status = {c["id"]: c["status"] for c in result["criteria"]}
+            for criterion in now["criteria"]:
+                assert criterion["status"] in (was_status[criterion["id"]], "unknown"), (
+                    f"{policy_id}: forgetting {what} turned {criterion['id']} from "
+                    f"{was_status[criterion['id']]} into {criterion['status']}")
+            was, is_now = result["determination"], now["determination"]
+            assert is_now in WEAKER[was], f"{policy_id}: forgetting {what} turned {was} into {is_now}"
