@@ -23,6 +23,7 @@ PAYERS = ("cms-lcd-l34998", "cms-lcd-l34522", "cms-lcd-l37086", "aetna-cpb-0469"
 ALL = ("tms-clinical", *PAYERS)
 
 # The classic treatment-resistant case, written out here rather than taken from a policy file.
+# It states the TMS history (none), which the description leaves implicit.
 CLASSIC = {
     "as_of": "2026-11-02",
     "patient": {"age": 44},
@@ -40,6 +41,7 @@ CLASSIC = {
     ],
     "psychotherapy_trials": [{"modality": "cbt", "sessions": 16, "duration_weeks": 16, "episode": "current",
                               "outcome": "no_response"}],
+    "tms_courses": [],  # no earlier TMS: Noridian tells a new course (20 + 5) from an extension (10 + 6) by it
     "safety": {field: False for field in (
         "intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
         "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
