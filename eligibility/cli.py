@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .checks import check_policy
+from .comparison import comparison_markdown
 from .errors import EligibilityError, InvalidPolicy, InvalidSubmission
 from .library import Library, load_library, policy_files, rules_dir
 from .policy import load_policy
@@ -63,6 +64,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_policies(args) -> int:
     library = load_library(args.rules_dir)
+    if args.markdown:
+        sys.stdout.write(comparison_markdown(library.policies.values(), first=library.default_policies))
+        return EXIT_OK
     if args.json:
         print(dumps([{"id": p.id, "version": p.version, "effective_date": p.effective_date.isoformat(),
                       "digest": p.digest, "title": p.title} for p in library.policies.values()]))
@@ -142,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("policies", help="list the loaded policies with version and digest")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    output.add_argument("--markdown", action="store_true",
+                        help="print the side-by-side comparison of every policy (docs/policies.md) as Markdown")
     p.set_defaults(func=cmd_policies)
 
     p = sub.add_parser("check-rules", help="load every policy file and run its test cases")

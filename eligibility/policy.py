@@ -191,7 +191,7 @@ def load_policy(path: Path) -> Policy:
 
 def compile_policy(document: dict, path: Path | str = "<memory>") -> Policy:
     """Check and compile a parsed policy document (see ``load_policy``)."""
-    problems = [f"{_where(e.absolute_path)}: {e.message}"
+    problems = [f"{_where(e.absolute_path)}: {_schema_message(e)}"
                 for e in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))]
     if problems:
         raise InvalidPolicy(path, problems)
@@ -200,6 +200,13 @@ def compile_policy(document: dict, path: Path | str = "<memory>") -> Policy:
     if checker.problems:
         raise InvalidPolicy(path, checker.problems)
     return policy
+
+
+def _schema_message(error) -> str:
+    """The schema's complaint; for a oneOf/anyOf, also why each alternative failed (else it only says 'not valid')."""
+    if not error.context:
+        return error.message
+    return f"{error.message} ({'; '.join(sorted({c.message for c in error.context}))})"
 
 
 def _where(path) -> str:

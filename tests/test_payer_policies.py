@@ -1,0 +1,202 @@
+"""The payer policies (issue 7): acceptance scenarios, their cases and rules, refusal of bad files, and
+the comparison table in docs/policies.md. (tests/test_policy_cases.py runs every embedded case one by one.)"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from eligibility import InvalidPolicy, load_library
+from eligibility.checks import check_policy
+from eligibility.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules"
+
+PAYERS = ("cms-lcd-l34998", "cms-lcd-l34522", "cms-lcd-l37086", "aetna-cpb-0469", "cigna-0383", "optum-bh-tms",
+          "bcbsa-mp-170", "centene-cp-bh-200")
+ALL = ("tms-clinical", *PAYERS)
+
+# The issue's classic treatment-resistant case, written out here rather than taken from a policy file.
+# It states the TMS history (none), which the issue's description leaves implicit.
+CLASSIC = {
+    "as_of": "2026-11-02",
+    "patient": {"age": 44},
+    "current_episode": {"onset": "2025-11-01", "severity": "severe", "psychotic_features": False, "catatonia": False},
+    "diagnoses": [{"code": "F33.2"}],
+    "scales": [{"instrument": "phq-9", "score": 19, "date": "2026-10-02"},
+               {"instrument": "phq-9", "score": 22, "date": "2026-10-26"}],
+    "medication_trials": [
+        {"drug": "escitalopram", "daily_dose_mg": 20, "duration_weeks": 8, "episode": "current",
+         "outcome": "no_response", "adherence_percent": 90},
+        {"drug": "venlafaxine", "daily_dose_mg": 375, "duration_weeks": 10, "episode": "current",
+         "outcome": "partial_response", "adherence_percent": 90},
+        {"drug": "aripiprazole", "daily_dose_mg": 5, "duration_weeks": 8, "episode": "current", "role": "augmentation",
+         "outcome": "no_response", "adherence_percent": 90},
+    ],
+    "psychotherapy_trials": [{"modality": "cbt", "sessions": 16, "duration_weeks": 16, "episode": "current",
+                              "outcome": "no_response"}],
+    "tms_courses": [],  # no earlier TMS: Noridian tells a new course (20 + 5) from an extension (10 + 6) by it
+    "safety": {field: False for field in (
+        "intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
+        "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
+        "ketamine_or_esketamine_current")},
+    "request": {"kind": "initial", "protocol": "rtms_10hz", "sessions": 25},
+    "ordering_clinician": {"role": "psychiatrist"},
+}
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library()
+
+
+def evaluate(library, document, policies=ALL):
+    document = {**copy.deepcopy(document), "policies": list(policies)}
+    return library.evaluate(library.load(document, today=date.fromisoformat(document["as_of"])))
+
+
+def determinations(evaluation) -> dict[str, str]:
+    return {r["policy"]["id"]: r["determination"] for r in evaluation.results}
+
+
+# -- acceptance --------------------------------------------------------------------------------------
+
+
+def test_all_nine_policies_are_loaded(library):
+    assert set(ALL) <= set(library.policies)
+
+
+def test_the_classic_case_meets_all_nine_policies(library):
+    got = determinations(evaluate(library, CLASSIC))
+    assert got == {pid: "meets_criteria" for pid in ALL}
+
+
+def test_one_failed_trial_meets_only_the_clinical_and_two_medicare_policies(library):
+    document = copy.deepcopy(CLASSIC)
+    document["medication_trials"] = [CLASSIC["medication_trials"][0], CLASSIC["medication_trials"][2]]
+    got = determinations(evaluate(library, document))
+    meeting = {pid for pid, determination in got.items() if determination == "meets_criteria"}
+    assert meeting == {"tms-clinical", "cms-lcd-l34998", "cms-lcd-l34522"}
+
+
+def test_six_week_trials_fail_aetna_only_on_the_trial_criterion(library):
+    document = copy.deepcopy(CLASSIC)
+    for trial in document["medication_trials"][:2]:
+        trial["duration_weeks"] = 6
+    result = evaluate(library, document, ["aetna-cpb-0469"]).result("aetna-cpb-0469")
+    assert result["determination"] == "does_not_meet_criteria"
+    failing = [c for c in result["criteria"] if c["status"] != "met"]
+    assert [c["id"] for c in failing] == ["antidepressant-failure"]
+    assert failing[0]["status"] == "not_met"
+    assert "8 weeks" in failing[0]["reason"]
+
+
+def test_results_come_in_request_order(library):
+    order = ["centene-cp-bh-200", "tms-clinical", "cms-lcd-l37086", "aetna-cpb-0469", "bcbsa-mp-170"]
+    evaluation = evaluate(library, CLASSIC, order)
+    assert [r["policy"]["id"] for r in evaluation.results] == order
+
+
+# -- every policy's embedded cases run in tests/test_policy_cases.py, one test each --------------------
+
+
+@pytest.mark.parametrize("policy_id", PAYERS)
+def test_every_payer_policy_has_at_least_12_cases_exercising_every_rule(library, policy_id):
+    report = check_policy(library, library.policy(policy_id))
+    assert len(report.cases) >= 12
+    assert report.ok, [f for c in report.cases for f in c.failures] + report.unexercised
+
+
+@pytest.mark.parametrize("policy_id", PAYERS)
+def test_every_payer_policy_carries_the_device_contraindications(library, policy_id):
+    kinds = {c.id: c.kind.value for c in library.policy(policy_id).criteria}
+    for criterion in ("no-intracranial-metal", "no-cochlear-implant", "no-implanted-neurostimulator"):
+        assert kinds.get(criterion) == "contraindication"
+
+
+# -- bad files are refused at load, naming the file and the field -------------------------------------
+
+
+def _rules_dir_with(tmp_path: Path, mutate) -> tuple[Path, Path]:
+    """A rules directory with the catalogue, tms-clinical and a mutated copy of the Aetna policy."""
+    rules = tmp_path / "rules"
+    (rules / "tms-clinical").mkdir(parents=True)
+    shutil.copy(RULES / "drugs.json", rules / "drugs.json")
+    shutil.copy(RULES / "tms-clinical" / "1.0.0.json", rules / "tms-clinical" / "1.0.0.json")
+    source = next((RULES / "aetna-cpb-0469").glob("*.json"))
+    document = json.loads(source.read_text(encoding="utf-8"))
+    mutate(document)
+    target = rules / "aetna-cpb-0469" / source.name
+    target.parent.mkdir()
+    target.write_text(json.dumps(document), encoding="utf-8")
+    return rules, target
+
+
+def _criterion(document, criterion_id):
+    index = next(i for i, c in enumerate(document["criteria"]) if c["id"] == criterion_id)
+    return index, document["criteria"][index]
+
+
+def _break_rule(document):
+    _, age = _criterion(document, "age")
+    age["rules"]["age-below-minimum"]["when"] = {"$lt": {"agee": 15}}
+
+
+def _unknown_kind(document):
+    _, age = _criterion(document, "age")
+    age["kind"] = "advisory"
+
+
+def _unknown_source(document):
+    _, age = _criterion(document, "age")
+    age["sources"] = ["aetna-cpb-0469-2031"]
+
+
+def _parameter_without_source(document):
+    del document["parameters"]["min_age"]["sources"]
+
+
+@pytest.mark.parametrize(("mutate", "field", "message"), [
+    (_break_rule, "/criteria/{age}/rules/age-below-minimum/when/$lt", "unknown fact field 'agee'"),
+    (_unknown_kind, "/criteria/{age}/kind", "'advisory' is not one of"),
+    (_unknown_source, "/criteria/{age}/sources/0", "unknown source 'aetna-cpb-0469-2031'"),
+    (_parameter_without_source, "/parameters/min_age", "'sources' is a required property"),
+], ids=["broken-rule", "unknown-criterion-kind", "unknown-source", "parameter-without-source"])
+def test_a_bad_policy_file_is_refused_at_load(tmp_path, mutate, field, message):
+    rules, path = _rules_dir_with(tmp_path, mutate)
+    age_index = _criterion(json.loads(path.read_text()), "age")[0]
+    with pytest.raises(InvalidPolicy) as refused:
+        load_library(rules)  # nothing is returned: the library never starts half-loaded
+    text = str(refused.value)
+    assert text.startswith(str(path))
+    assert f"{field.format(age=age_index)}: " in text
+    assert message in text
+
+
+# -- the comparison table ----------------------------------------------------------------------------
+
+
+def test_docs_policies_md_is_current(capsys):
+    """docs/policies.md must be exactly what `python -m eligibility policies --markdown` prints now."""
+    assert main(["policies", "--markdown"]) == 0
+    generated = capsys.readouterr().out
+    committed = (ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+    assert committed == generated, (
+        "docs/policies.md is stale: run python -m eligibility policies --markdown > docs/policies.md")
+
+
+def test_the_comparison_has_a_column_per_policy_and_marks_unconfirmed_numbers(capsys):
+    main(["policies", "--markdown"])
+    table = capsys.readouterr().out
+    header = next(line for line in table.splitlines() if line.startswith("| Rule dimension"))
+    assert [cell.strip(" `") for cell in header.strip("|").split("|")][1:] == [
+        "tms-clinical", *sorted(PAYERS)]
+    session_row = next(line for line in table.splitlines() if "`session-limit`" in line)
+    assert "At most 25 sessions for an initial course" in session_row
+    assert "At most 30 sessions (six weeks of daily treatment), taper included †" in session_row
