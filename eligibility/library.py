@@ -40,6 +40,7 @@ class Library:
     versions: dict[str, list[Policy]]
     default_policies: tuple[str, ...] = DEFAULT_POLICIES
     _rulesets: dict[str, engine.Ruleset] = field(default_factory=dict, repr=False)
+    _schemas: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"<Library {', '.join(p.ruleset_name for p in self.policies.values())}>"
@@ -51,8 +52,12 @@ class Library:
             raise UnknownPolicy(policy_id) from None
 
     def schema(self, today: date | None = None) -> SubmissionSchema:
-        """A submission schema that knows this library's drugs and policy ids."""
-        return SubmissionSchema(catalogue=self.catalogue, policy_ids=self.policies, today=today)
+        """A submission schema that knows this library's drugs and policy ids (built once per ``today``)."""
+        schema = self._schemas.get(today)
+        if schema is None:
+            schema = self._schemas[today] = SubmissionSchema(catalogue=self.catalogue, policy_ids=self.policies,
+                                                             today=today)
+        return schema
 
     def load(self, document, today: date | None = None) -> Submission:
         """Validate a parsed submission; raise ``InvalidSubmission`` listing every problem."""
@@ -101,6 +106,9 @@ def policy_files(directory: Path) -> list[Path]:
 def load_library(directory: Path | None = None, default_policies=DEFAULT_POLICIES) -> Library:
     """Load and register everything under ``directory``; raise ``InvalidPolicy`` on the first bad file."""
     directory = Path(directory or rules_dir())
+    if not (directory / "drugs.json").is_file():
+        raise InvalidPolicy(directory, ["no rules here (drugs.json and <policy-id>/<version>.json files); set "
+                                        "TMS_RULES_DIR to the project's rules/ folder"])
     catalogue = load_catalogue(directory / "drugs.json")
     versions: dict[str, list[Policy]] = {}
     for path in policy_files(directory):

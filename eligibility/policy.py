@@ -26,15 +26,17 @@ from .errors import InvalidPolicy
 from .facts import FactSpec, fmt
 from .model import Kind, Status
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rules" / "policy.schema.json"
+# The schema travels with the rules: rules/policy.schema.json beside the policy folders.
+SCHEMA_NAME = "policy.schema.json"
+DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rules" / SCHEMA_NAME
 
 _COMPARISONS = ("$lt", "$lte", "$gt", "$gte", "$neq")
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_.\-]+)\}")
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def _validator(schema_path: Path = DEFAULT_SCHEMA_PATH) -> jsonschema.Draft202012Validator:
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
 
@@ -186,13 +188,16 @@ def load_policy(path: Path) -> Policy:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidPolicy(path, [f"cannot read as JSON: {exc}"]) from None
-    return compile_policy(document, path)
+    beside = path.parent.parent / SCHEMA_NAME  # rules/<policy-id>/<version>.json -> rules/policy.schema.json
+    return compile_policy(document, path, beside if beside.is_file() else DEFAULT_SCHEMA_PATH)
 
 
-def compile_policy(document: dict, path: Path | str = "<memory>") -> Policy:
+def compile_policy(document: dict, path: Path | str = "<memory>",
+                   schema_path: Path = DEFAULT_SCHEMA_PATH) -> Policy:
     """Check and compile a parsed policy document (see ``load_policy``)."""
+    errors = _validator(schema_path).iter_errors(document)
     problems = [f"{_where(e.absolute_path)}: {_schema_message(e)}"
-                for e in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))]
+                for e in sorted(errors, key=lambda e: list(map(str, e.path)))]
     if problems:
         raise InvalidPolicy(path, problems)
     checker = _Checker(document)

@@ -83,9 +83,29 @@ class StrictNumber(fields.Float):
     """A finite JSON number; no strings or booleans."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.make_error("invalid")
-        return float(value)
+        try:
+            number = float(value)  # an integer too large for a float raises OverflowError
+        except OverflowError:
+            raise self.make_error("invalid") from None
+        if not math.isfinite(number):
+            raise self.make_error("invalid")
+        return number
+
+
+class BoundedList(fields.List):
+    """A list whose length is checked before any item is read, so that an oversized list costs
+    nothing to refuse (and reports one error, not one per item)."""
+
+    def __init__(self, inner, *, max_length: int, min_length: int = 0, **kwargs):
+        super().__init__(inner, **kwargs)
+        self.max_length, self.min_length = max_length, min_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and not self.min_length <= len(value) <= self.max_length:
+            raise ma.ValidationError(f"Length must be between {self.min_length} and {self.max_length}.")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _optional(field_cls, *args, **kwargs):
@@ -157,8 +177,8 @@ class MedicationTrialSchema(ma.Schema):
     outcome = _choice(MEDICATION_OUTCOMES)
     improvement_percent = _optional(StrictNumber, validate=validate.Range(-100, 100))
     adherence_percent = _optional(StrictNumber, validate=validate.Range(0, 100))
-    side_effects = _optional(fields.List, fields.String(validate=validate.Length(max=200)),
-                             validate=validate.Length(max=LIMITS["side_effects"]))
+    side_effects = _optional(BoundedList, fields.String(validate=validate.Length(max=200)),
+                             max_length=LIMITS["side_effects"])
     dose_limited_by_tolerability = _optional(StrictBoolean)
 
     @ma.validates_schema(skip_on_field_errors=True)
@@ -212,7 +232,7 @@ class OrderingClinicianSchema(ma.Schema):
 
 
 def _list_of(schema, name):
-    return _optional(fields.List, fields.Nested(schema), validate=validate.Length(max=LIMITS[name]))
+    return _optional(BoundedList, fields.Nested(schema), max_length=LIMITS[name])
 
 
 # -- the submission -----------------------------------------------------------------------------
@@ -225,8 +245,8 @@ class SubmissionSchema(ma.Schema):
     :param today: the default ``as_of`` (UTC today when not given).
     """
 
-    policies = _optional(fields.List, fields.String(validate=validate.Length(min=1, max=100)),
-                         validate=validate.Length(min=1, max=LIMITS["policies"]))
+    policies = _optional(BoundedList, fields.String(validate=validate.Length(min=1, max=100)),
+                         min_length=1, max_length=LIMITS["policies"])
     as_of = _optional(fields.Date)
     reference = _text(128)
     patient = fields.Nested(PatientSchema, required=True)

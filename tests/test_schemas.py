@@ -123,3 +123,18 @@ def test_derivations_happen_once_at_load(library):
     assert (trial.duration_weeks, trial.weeks_source, trial.episode, trial.episode_source) == (8.0, "dates",
                                                                                                "current", "dates")
     assert submission.diagnoses[0].code == "F33.2"
+
+
+def test_an_oversized_list_is_refused_without_reading_its_items(library):
+    errors = problems(library, {"patient": {}, "psychotherapy_trials": [{}] * 10_000})
+    assert errors == {"/psychotherapy_trials": ["Length must be between 0 and 50."]}
+
+
+@pytest.mark.parametrize("number", [10**400, -(10**400), 1e308 * 10])
+def test_numbers_too_large_for_a_float_are_refused(library, number):
+    document = {"patient": {}, "scales": [{"instrument": "phq-9", "score": number, "date": "2026-10-01"}]}
+    assert "/scales/0/score" in problems(library, document)
+
+
+def test_the_schema_is_built_once_per_library(library):
+    assert library.schema() is library.schema()
