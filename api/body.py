@@ -13,6 +13,7 @@ import json
 import re
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import Problem
 
@@ -77,7 +78,13 @@ def json_body() -> tuple[object, bytes, str]:
     if coding not in ("", "identity"):
         raise Problem(415, "Send the body without a Content-Encoding (no gzip or deflate).",
                       headers={"Accept-Encoding": "identity"})
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH, also for chunked bodies
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH when Content-Length says so
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit and \
+            request.environ["wsgi.input"].read(1):
+        # A chunked body is cut at the limit without an error (werkzeug's LimitedStream stops there): past it,
+        # another byte means the body was larger, never a shorter body to evaluate.
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise Problem(400, "The request body is empty; send the submission as a JSON object.")
     try:
