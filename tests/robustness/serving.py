@@ -120,3 +120,43 @@ class Served:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+def raw_exchange(port: int, data: bytes, *, timeout: float = 10, then_wait: bool = False) -> Reply | None:
+    """Send ``data`` as is on a new connection and read one response (the server may answer before all is sent).
+
+    With ``then_wait`` the connection stays open after sending, as a client that announced more body than it
+    sent would: the server must answer without waiting for the rest.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            if not then_wait:
+                sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError, OSError) as exc:  # ENOTCONN from shutdown, too
+            if isinstance(exc, TimeoutError):
+                raise
+            # answered and closed before reading everything: the answer may still be readable
+        received = bytearray()
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+                head, sep, rest = bytes(received).partition(b"\r\n\r\n")
+                if sep and _complete(head, rest):
+                    break
+        except ConnectionResetError:
+            pass
+    head, sep, rest = bytes(received).partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return Reply(int(lines[0].split()[1]), headers, rest)
+
+
+def _complete(head: bytes, rest: bytes) -> bool:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(rest) >= int(value)
+    return False

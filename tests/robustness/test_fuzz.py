@@ -34,7 +34,8 @@ from api import create_app
 
 pytestmark = pytest.mark.fuzz
 
-EXAMPLES = int(os.environ.get("TMS_FUZZ_EXAMPLES", "800"))
+DEFAULT_EXAMPLES = 800
+EXAMPLES = int(os.environ.get("TMS_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 RANDOM = os.environ.get("TMS_FUZZ_RANDOM") == "1"
 BUDGET_REQUESTS = 2000
 BUDGET_SECONDS = 180
@@ -105,7 +106,7 @@ def test_every_other_operation(case, request, fuzzed_app, auth_headers):
 
 
 def test_the_budget_was_spent():
-    """At least 2,000 requests per database, in under 3 minutes (when the whole module ran)."""
+    """At least 2,000 requests per database, in under 3 minutes for CI's budget (when the whole module ran)."""
     if not SENT:
         pytest.skip("the fuzzing tests did not run")
     for kind, counts in SENT.items():
@@ -113,4 +114,5 @@ def test_the_budget_was_spent():
         print(f"\nschemathesis on {kind}: {total} requests in {seconds:.1f} s: {dict(counts)}")
         assert len(counts) >= 7, f"{kind}: only {sorted(counts)} were called"
         assert total >= BUDGET_REQUESTS, f"{kind}: only {total} requests"
-        assert seconds < BUDGET_SECONDS, f"{kind}: {seconds:.0f} s"
+        if EXAMPLES == DEFAULT_EXAMPLES:  # a longer run takes as long as it takes
+            assert seconds < BUDGET_SECONDS, f"{kind}: {seconds:.0f} s"
