@@ -89,6 +89,43 @@ class Served:
                 pids.append(int(entry))
         return sorted(pids)
 
+    def kill_a_worker_mid_request(self) -> int | None:
+        """SIGKILL a worker that holds an accepted client connection, so that a request is cut short; its pid,
+        or ``None`` if no worker held one. Each worker is frozen (SIGSTOP) while it is looked at, so that
+        it cannot finish its request between the look and the kill."""
+        for pid in self.workers():
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                continue
+            if pid in self.busy_workers():
+                os.kill(pid, signal.SIGKILL)
+                return pid
+            os.kill(pid, signal.SIGCONT)
+        return None
+
+    def busy_workers(self) -> list[int]:
+        """The workers holding an accepted client connection: each is in the middle of a request."""
+        accepted = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == self.port and fields[3] == "01":  # ESTABLISHED
+                    accepted.add(fields[9])  # the socket's inode
+        busy = []
+        for pid in self.workers():
+            try:
+                links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            except OSError:
+                continue
+            if any(link.startswith("socket:[") and link[8:-1] in accepted for link in links):
+                busy.append(pid)
+        return busy
+
     def rss_kib(self, pid: int) -> int:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
