@@ -17,8 +17,8 @@ connection count the ratio service/baseline of throughput and of p99; and over t
 median and range of each ratio, against issue 6's targets (throughput ratio >= 0.6 at each
 connection count, p99 at 8 connections <= 2x the baseline's, no errors, no non-2xx).
 
-``--profile SECONDS`` then samples one service worker with py-spy while wrk drives the service at
-8 connections, and prints where a worker's time goes. ``--keys`` sends a new Idempotency-Key with
+``--profile SECONDS`` then samples one worker of each server with py-spy while wrk drives that server
+at 8 connections, and prints where a worker's time goes. ``--keys`` sends a new Idempotency-Key with
 every request (one more indexed lookup per request). ``TMS_API_KEY`` is sent as a bearer token.
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and, for ``--profile``, ``py-spy`` (pip).
 """
@@ -157,16 +157,16 @@ PROFILE_PARTS = [
 ]
 
 
-def profile(service: Server, seconds: float, threads: int, env: dict[str, str], out_dir: Path) -> dict:
+def profile(server: Server, seconds: float, threads: int, env: dict[str, str], out_dir: Path) -> dict:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         sys.exit("--profile needs py-spy: pip install py-spy")
-    worker = service.workers()[0]
-    raw = out_dir / "profile.txt"
+    worker = server.workers()[0]
+    raw = out_dir / f"profile-{server.name}.txt"
     spy = subprocess.Popen([py_spy, "record", "-p", str(worker), "-d", str(int(seconds)), "-r", "200", "-f", "raw",
                             "-o", str(raw), "--nonblocking"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     time.sleep(1)
-    wrk(service.port, 8, seconds, threads, env)
+    wrk(server.port, 8, seconds, threads, env)
     spy.wait(timeout=seconds + 60)
     stacks = Counter()
     for line in raw.read_text().splitlines():
@@ -237,7 +237,8 @@ def main() -> None:
                     if not args.json:
                         print(_run_line(runs[-1]), flush=True)
         if args.profile:
-            profiled = profile(service, args.profile, args.threads, wrk_env, tmp)
+            profiled = {server.name: profile(server, args.profile, args.threads, wrk_env, tmp)
+                        for server in (service, baseline)}
     finally:
         for server in (service, baseline):
             server.stop()
@@ -311,14 +312,14 @@ def _print_report(report: dict, connection_counts: list[int]) -> None:
     ok &= errors == 0
     print(f"errors and non-2xx answers: {errors}")
     print(f"issue 6's HTTP targets: {'met' if ok else 'NOT met'}")
-    if report["profile"]:
-        p = report["profile"]
-        print(f"\nprofile of service worker {p['worker']} at 8 connections: {p['samples']} samples "
+    for name, p in (report["profile"] or {}).items():
+        print(f"\nprofile of a {name} worker at 8 connections: {p['samples']} samples "
               f"(py-spy, active time only; raw stacks in {p['raw']})")
         for label, share in p["parts"].items():
-            print(f"  {share:6.1%}  {label}")
+            if share:
+                print(f"  {share:6.1%}  {label}")
         print("  hottest leaf functions:")
-        for frame, share in p["top_leaves"]:
+        for frame, share in p["top_leaves"][:10]:
             print(f"  {share:6.1%}  {frame}")
 
 
