@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from .conftest import example
+from .conftest import authorised, example
 from .test_evaluations import post
 
 
@@ -42,7 +42,7 @@ def test_a_full_request_logs_its_facts_and_none_of_the_submission(app):
     old_level = root.level
     root.setLevel(logging.DEBUG)
     try:
-        client = app.test_client()
+        client = authorised(app, "intake")
         created = post(client, json.dumps(submission), **{"X-Request-Id": "log-test"})
         client.get(created.headers["Location"])
         post(client, example("invalid"))
