@@ -346,7 +346,8 @@ def queue():
     if more:
         older = url_for("review_page.queue", status=status, policy=policy or "", determination=determination or "",
                         cursor=page[-1].seq)
-    return _page("queue.html", items=page, older=older, status=status, policy=policy, determination=determination,
+    return _page("queue.html", items=page, older=older, chosen_status=status, policy=policy,
+                 determination=determination,
                  policies=list(library.policies.values()), statuses=REVIEW_STATUSES, determinations=DETERMINATIONS)
 
 
