@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -37,7 +38,7 @@ def first_run_keys(store, base_url: str) -> str | None:
 
     if store.count_keys():
         return None
-    made = [(access.create_key(store, name, role, channel="cli")) for role, name in FIRST_RUN_KEYS]
+    made = [access.create_key(store, name, role, channel="cli") for role, name in FIRST_RUN_KEYS]
     lines = ["", "No API key existed, so these local keys were made, one per role. They are shown only now:",
              "copy them. Send one as 'Authorization: Bearer <key>'; list them with 'tms-eligibility keys list',",
              "revoke one with 'tms-eligibility keys revoke ID'.", ""]
@@ -90,11 +91,15 @@ def cmd_db_current(args) -> int:
     return domain_cli.EXIT_OK if current == head else domain_cli.EXIT_FAILURE
 
 
-def _store(args, *, migrate_first: bool = True):
+@contextlib.contextmanager
+def _store(args):
+    """The store of ``$DATABASE_URL``, migrated as ``serve`` would (so a new install can make its first key)."""
     store = _app(args).extensions["tms-eligibility"].store
-    if migrate_first:
-        migrate.upgrade(store.engine)  # as serve does: a new install can make its first key before serving
-    return store
+    try:
+        migrate.upgrade(store.engine)
+        yield store
+    finally:
+        store.engine.dispose()
 
 
 def _time(value) -> str:
@@ -105,7 +110,8 @@ def cmd_keys_create(args) -> int:
     from . import access
 
     try:
-        record, key = access.create_key(_store(args), args.name, args.role, channel="cli")
+        with _store(args) as store:
+            record, key = access.create_key(store, args.name, args.role, channel="cli")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return domain_cli.EXIT_FAILURE
@@ -116,7 +122,8 @@ def cmd_keys_create(args) -> int:
 
 
 def cmd_keys_list(args) -> int:
-    keys = _store(args).list_keys()
+    with _store(args) as store:
+        keys = store.list_keys()
     if args.json:
         for k in keys:
             print(json.dumps({"id": k.id, "name": k.name, "role": k.role, "created_at": _time(k.created_at),
@@ -131,7 +138,8 @@ def cmd_keys_list(args) -> int:
 def cmd_keys_revoke(args) -> int:
     from . import access
 
-    done = access.revoke_key(_store(args), args.key_id, channel="cli")
+    with _store(args) as store:
+        done = access.revoke_key(store, args.key_id, channel="cli")
     if done is None:
         print(f"error: no key has the id {args.key_id!r}", file=sys.stderr)
         return domain_cli.EXIT_FAILURE
@@ -145,19 +153,19 @@ def cmd_audit_export(args) -> int:
     """Every audit row after ``--after``, oldest first, one JSON object a line."""
     from . import audit
 
-    store = _store(args)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     count, last = 0, args.after
-    try:
-        for row in store.audit_rows(args.after):
-            out.write(json.dumps(audit.wire(row), ensure_ascii=False, separators=(",", ":")) + "\n")
-            count, last = count + 1, row["seq"]
-    finally:
-        if args.output:
-            out.close()
-        else:
-            out.flush()
-    store.audit(audit.event("audit.export", channel="cli"))
+    with _store(args) as store:
+        try:
+            for row in store.audit_rows(args.after):
+                out.write(json.dumps(audit.wire(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+                count, last = count + 1, row["seq"]
+        finally:
+            if args.output:
+                out.close()
+            else:
+                out.flush()
+        store.audit(audit.event("audit.export", channel="cli"))
     print(f"exported {count} audit row(s); the last is {last} (resume with --after {last})", file=sys.stderr)
     return domain_cli.EXIT_OK
 

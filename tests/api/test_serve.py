@@ -123,3 +123,28 @@ def test_64_concurrent_writers_through_2_workers_all_succeed(server, database):
         assert conn.execute(sa.select(sa.func.count()).select_from(evaluations)).scalar() == 192
     engine.dispose()
     assert "locked" not in log.read_text()
+
+
+def test_first_run_keys_reviews_and_the_audit_survive_a_restart_of_the_server(database, tmp_path):
+    """The README's run command on a fresh database prints one key per role; a restart prints none and
+    every key, review and audit row is still there."""
+    with serving(database, tmp_path, "first.log") as (base, log):
+        keys = first_run_keys(log)
+        assert set(keys) == {"intake", "clinician", "admin"}
+        status, headers, _ = request(base, "POST", "/v1/evaluations", example("classic-trd"),
+                                     {"Authorization": keys["intake"]})
+        assert status == 201
+        review = json.dumps({"decision": "override", "determination": "insufficient_information",
+                             "reason": "Restart canary"}).encode()
+        assert request(base, "POST", headers["Location"] + "/review", review,
+                       {"Authorization": keys["clinician"]})[0] == 201
+        before = json.loads(request(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
+    with serving(database, tmp_path, "second.log") as (base, log):
+        assert first_run_keys(log) == {} and "No API key existed" not in log.read_text()
+        status, _, body = request(base, "GET", headers["Location"], headers={"Authorization": keys["intake"]})
+        assert status == 200 and json.loads(body)["review"]["reason"] == "Restart canary"
+        after = json.loads(request(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
+        assert after["items"][-len(before["items"]):] == before["items"]
+        assert request(base, "GET", "/v1/evaluations", headers={"Authorization": keys["intake"]})[0] == 403
+        assert request(base, "GET", "/v1/evaluations")[0] == 401
+    assert "Restart canary" not in (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()
