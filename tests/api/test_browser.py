@@ -45,6 +45,7 @@ def browser(tmp_path):
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER,
                                                                log_output=str(tmp_path / "chromedriver.log")))
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)  # find_element waits for a page that is still loading after a click
     try:
         yield driver
     finally:
@@ -54,7 +55,8 @@ def browser(tmp_path):
 def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a_reason(database, tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     from .test_serve import first_run_keys
 
@@ -70,7 +72,8 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
         assert browser.current_url.endswith("/review/sign-in")
         key_field = browser.find_element(By.ID, "key")
         key_field.send_keys(keys["clinician"].removeprefix("Bearer "), Keys.ENTER)
-        assert browser.current_url.endswith("/review/queue")
+        wait = WebDriverWait(browser, 15)
+        wait.until(until.url_contains("/review/queue"))
         cookie = browser.get_cookie("tms_review")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
@@ -80,6 +83,7 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
         assert "referral-1001" in rows[0].text and "Meets criteria" in rows[0].text and "Pending" in rows[0].text
         browser.save_screenshot(str(tmp_path / "queue.png"))
         rows[0].find_element(By.LINK_TEXT, "referral-1001").click()
+        wait.until(until.url_contains(f"/review/evaluations/{evaluation_id}"))
 
         # The evaluation: the criteria, the trial evidence as rows, the measures.
         assert browser.find_element(By.ID, "review-status").text == "Pending review"
@@ -94,6 +98,7 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
         Select(browser.find_element(By.ID, "determination-field")).select_by_value("insufficient_information")
         browser.find_element(By.ID, "reason-field").send_keys("Adherence to venlafaxine is not documented.")
         browser.find_element(By.CSS_SELECTOR, "form.review-form button[type=submit]").click()
+        wait.until(until.url_contains("recorded=1"))
 
         assert browser.find_element(By.ID, "review-status").text == "Overridden"
         assert "Review 1 recorded." in browser.find_element(By.CSS_SELECTOR, ".notice").text
@@ -108,9 +113,11 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
 
         # Back in the queue, pending no longer lists it; "Overridden" does.
         browser.find_element(By.LINK_TEXT, "← Review queue").click()
-        assert browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr") == []
+        wait.until(until.url_contains("/review/queue"))
+        assert browser.find_element(By.CSS_SELECTOR, "p.empty").text == "No evaluations match."
         Select(browser.find_element(By.ID, "status")).select_by_value("overridden")
         browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        wait.until(until.url_contains("status=overridden"))
         assert "Overridden" in browser.find_element(By.CSS_SELECTOR, "table.queue tbody tr").text
 
         # The API shows the same review, and the audit trail what the browser did, in order.
