@@ -13,8 +13,8 @@ from flask import Flask
 
 import eligibility
 
+from . import access, admin, docs, evaluations, health, logs, migrate, openapi, page, policies, reviews
 from . import config as settings
-from . import docs, evaluations, health, logs, migrate, openapi, policies
 from .errors import register_error_handlers
 from .service import EXTENSION, Service, dumps
 from .storage import Store, create_engine
@@ -39,11 +39,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     service = app.extensions[EXTENSION] = Service(library, library.schema(), store, migrate.head())
 
     logs.init_app(app)
+    access.init_app(app)  # after logs: a refusal carries the request id
     register_error_handlers(app)
     api = openapi.OpenApi(app)
-    for blueprint in (evaluations.blp, policies.blp, health.blp):
+    for blueprint in (evaluations.blp, reviews.blp, policies.blp, admin.keys_blp, admin.audit_blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
+    page.init_app(app)
     service.static_bodies = {"policies": policies.bodies(library),
-                             "openapi": dumps(openapi.document(api, library))}
+                             "openapi": dumps(openapi.document(api, library, app))}
     return app

@@ -1,4 +1,4 @@
-"""The ``tms-eligibility`` command: the domain's commands plus ``serve`` and ``db``.
+"""The ``tms-eligibility`` command: the domain's commands plus ``serve``, ``db``, ``keys`` and ``audit``.
 
 ``python -m eligibility`` stays the Flask-free domain command line; this one adds the service.
 """
@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 
@@ -26,14 +28,43 @@ def _app(args):
     return create_app({"RULES_DIR": args.rules_dir} if args.rules_dir else None)
 
 
+FIRST_RUN_KEYS = (("intake", "local intake (first run)"), ("clinician", "local clinician (first run)"),
+                  ("admin", "local admin (first run)"))
+
+
+def first_run_keys(store, base_url: str) -> str | None:
+    """On a database that has never had an API key: one key per role, and the text that shows them once."""
+    from . import access
+
+    if store.count_keys():
+        return None
+    made = [access.create_key(store, name, role, channel="cli") for role, name in FIRST_RUN_KEYS]
+    lines = ["", "No API key existed, so these local keys were made, one per role. They are shown only now:",
+             "copy them. Send one as 'Authorization: Bearer <key>'; list them with 'tms-eligibility keys list',",
+             "revoke one with 'tms-eligibility keys revoke ID'.", ""]
+    for record, key in made:
+        lines.append(f"  {record.role:<9}  id {record.id}  {key}")
+    lines += ["", f"The review page is {base_url}/review/ (sign in with the clinician key).", ""]
+    return "\n".join(lines)
+
+
 def cmd_serve(args) -> int:
-    """Check the policies, migrate the database, then become gunicorn (same pid, so signals reach it)."""
+    """Check the policies, migrate the database, make first-run keys, then become gunicorn (same pid)."""
+    from .config import serve_settings
+
     app = _app(args)
-    engine = app.extensions["tms-eligibility"].store.engine
+    store = app.extensions["tms-eligibility"].store
+    engine = store.engine
     if not args.no_migrate:
         migrate.upgrade(engine)
     print(f"database: {engine.url.render_as_string(hide_password=True)} at revision {migrate.head()}",
           file=sys.stderr)
+    if not args.no_initial_keys and store.revision() == migrate.head():
+        served = serve_settings()
+        host, port = args.host or served["HOST"], args.port or served["PORT"]
+        shown = first_run_keys(store, f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")
+        if shown:
+            print(shown, file=sys.stderr, flush=True)
     engine.dispose()
     for setting in SERVE_SETTINGS:
         value = getattr(args, setting.key.lower())
@@ -60,6 +91,85 @@ def cmd_db_current(args) -> int:
     return domain_cli.EXIT_OK if current == head else domain_cli.EXIT_FAILURE
 
 
+@contextlib.contextmanager
+def _store(args):
+    """The store of ``$DATABASE_URL``, migrated as ``serve`` would (so a new install can make its first key)."""
+    store = _app(args).extensions["tms-eligibility"].store
+    try:
+        migrate.upgrade(store.engine)
+        yield store
+    finally:
+        store.engine.dispose()
+
+
+def _time(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else "-"
+
+
+def cmd_keys_create(args) -> int:
+    from . import access
+
+    try:
+        with _store(args) as store:
+            record, key = access.create_key(store, args.name, args.role, channel="cli")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return domain_cli.EXIT_FAILURE
+    print(f"created {record.role} key {record.id} ({record.name}); it is shown only now, on standard output:",
+          file=sys.stderr)
+    print(key, flush=True)
+    return domain_cli.EXIT_OK
+
+
+def cmd_keys_list(args) -> int:
+    with _store(args) as store:
+        keys = store.list_keys()
+    if args.json:
+        for k in keys:
+            print(json.dumps({"id": k.id, "name": k.name, "role": k.role, "created_at": _time(k.created_at),
+                              "revoked_at": k.revoked_at and _time(k.revoked_at)}, ensure_ascii=False))
+        return domain_cli.EXIT_OK
+    print(f"{'id':<16}  {'role':<9}  {'created':<20}  {'revoked':<20}  name")
+    for k in keys:
+        print(f"{k.id:<16}  {k.role:<9}  {_time(k.created_at):<20}  {_time(k.revoked_at):<20}  {k.name}")
+    return domain_cli.EXIT_OK
+
+
+def cmd_keys_revoke(args) -> int:
+    from . import access
+
+    with _store(args) as store:
+        done = access.revoke_key(store, args.key_id, channel="cli")
+    if done is None:
+        print(f"error: no key has the id {args.key_id!r}", file=sys.stderr)
+        return domain_cli.EXIT_FAILURE
+    record, now = done
+    print(f"{'revoked' if now else 'already revoked'}: {record.role} key {record.id} ({record.name}) at "
+          f"{_time(record.revoked_at)}")
+    return domain_cli.EXIT_OK
+
+
+def cmd_audit_export(args) -> int:
+    """Every audit row after ``--after``, oldest first, one JSON object a line."""
+    from . import audit
+
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    count, last = 0, args.after
+    with _store(args) as store:
+        try:
+            for row in store.audit_rows(args.after):
+                out.write(json.dumps(audit.wire(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+                count, last = count + 1, row["seq"]
+        finally:
+            if args.output:
+                out.close()
+            else:
+                out.flush()
+        store.audit(audit.event("audit.export", channel="cli"))
+    print(f"exported {count} audit row(s); the last is {last} (resume with --after {last})", file=sys.stderr)
+    return domain_cli.EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = domain_cli.build_parser()
     sub = _subcommands(parser)
@@ -69,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{setting.key.lower()}", type=type(setting.default),
                        help=f"{setting.doc} (default: ${setting.env} or {setting.default})")
     p.add_argument("--no-migrate", action="store_true", help="do not upgrade the database first")
+    p.add_argument("--no-initial-keys", action="store_true",
+                   help="do not make (and print) one key per role when the database has never had a key")
     p.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database migrations ($DATABASE_URL, default: SQLite in the instance folder)")
@@ -78,10 +190,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_db_upgrade)
     p = db_sub.add_parser("current", help="print the database's revision; exit 1 if it is not the code's")
     p.set_defaults(func=cmd_db_current)
+
+    keys = sub.add_parser("keys", help="API keys ($DATABASE_URL; the database is migrated first)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    p = keys_sub.add_parser("create", help="make a key and print it, once, on standard output")
+    p.add_argument("--role", required=True, choices=("intake", "clinician", "admin"))
+    p.add_argument("--name", required=True, help="who or what holds it (a clinician's name, an intake system)")
+    p.set_defaults(func=cmd_keys_create)
+    p = keys_sub.add_parser("list", help="list keys: id, role, created, revoked, name (never the keys)")
+    p.add_argument("--json", action="store_true", help="one JSON object a line")
+    p.set_defaults(func=cmd_keys_list)
+    p = keys_sub.add_parser("revoke", help="revoke a key: it fails from the next request on")
+    p.add_argument("key_id")
+    p.set_defaults(func=cmd_keys_revoke)
+
+    aud = sub.add_parser("audit", help="the audit trail")
+    aud_sub = aud.add_subparsers(dest="audit_command", required=True)
+    p = aud_sub.add_parser("export", help="write every audit row as JSON lines, oldest first")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("--after", type=int, default=0, help="only rows after this seq (resume an earlier export)")
+    p.set_defaults(func=cmd_audit_export)
     return parser
 
 
-SERVICE_COMMANDS = (cmd_serve, cmd_db_upgrade, cmd_db_current)
+SERVICE_COMMANDS = (cmd_serve, cmd_db_upgrade, cmd_db_current, cmd_keys_create, cmd_keys_list, cmd_keys_revoke,
+                    cmd_audit_export)
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,13 @@ def _policies(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"must be 1 or 0 (true or false), not {text!r}")
+    return value in ("1", "true", "yes", "on")
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -48,6 +55,11 @@ SETTINGS = (
             "Level of the JSON-lines log on standard error (`DEBUG`, `INFO`, `WARNING`, `ERROR`)."),
     Setting("SQLITE_BUSY_TIMEOUT", "TMS_SQLITE_BUSY_TIMEOUT", 30, float,
             "Seconds a SQLite writer waits for the write lock before the request fails with 503."),
+    Setting("SECURE_COOKIES", "TMS_SECURE_COOKIES", False, _flag,
+            "`1` when the service is reached over HTTPS: the review page's cookies get `Secure` (and the "
+            "`__Host-` name)."),
+    Setting("SESSION_IDLE_MINUTES", "TMS_SESSION_IDLE_MINUTES", 30, _positive_int,
+            "Minutes without use after which a review-page session ends (automatic logoff)."),
 )
 
 # Serving settings are read by the gunicorn configuration (``api/gunicorn_conf.py``), not by the app.

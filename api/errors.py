@@ -29,9 +29,12 @@ log = logging.getLogger("api")
 # status -> (type slug, title) for the problems the service answers with
 TYPES = {
     400: ("malformed-request", "Malformed request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
     413: ("body-too-large", "Request body too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation", "Invalid submission"),
@@ -41,21 +44,23 @@ TYPES = {
 
 
 class Problem(Exception):
-    """An error answer: ``status``, a ``detail`` sentence, optional ``errors`` and headers."""
+    """An error answer: ``status``, a ``detail`` sentence, optional ``errors``, extension members and headers."""
 
     def __init__(self, status: int, detail: str, *, slug: str | None = None, title: str | None = None,
-                 errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None):
+                 errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None,
+                 extra: dict | None = None):
         super().__init__(detail)
         default_slug, default_title = TYPES.get(status, ("error", "Error"))
         self.status, self.detail = status, detail
         self.slug, self.title = slug or default_slug, title or default_title
-        self.errors, self.headers = errors, headers or {}
+        self.errors, self.headers, self.extra = errors, headers or {}, extra or {}
 
     def document(self) -> dict:
         body = {"type": PROBLEM_BASE + self.slug, "title": self.title, "status": self.status, "detail": self.detail,
                 "instance": request.path}
         if self.errors is not None:
             body["errors"] = self.errors
+        body.update(self.extra)
         return body
 
 

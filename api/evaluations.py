@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from flask import g, request
 from flask.views import MethodView
@@ -14,19 +16,20 @@ from werkzeug import Response
 
 from eligibility.schemas import load_submission
 
+from . import audit
+from .access import requires
 from .body import json_body
 from .errors import Problem
+from .reviews import body as evaluation_body
 from .schemas import EvaluationListSchema, EvaluationSchema, QueueArgsSchema, submission_doc_schema
-from .service import dumps, service
-from .storage import DuplicateKey, NewEvaluation, Stored
+from .service import EVALUATION_ID, NO_STORE, dumps, service
+from .storage import DuplicateKey, NewEvaluation, Stored, audit_policies
 
 blp = Blueprint("evaluations", __name__, url_prefix="/v1/evaluations",
                 description="Evaluate a submission against policies; read stored evaluations.")
 
 JSON = "application/json"
-EVALUATION_ID = re.compile(r"[0-9a-f]{32}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-NO_STORE = "no-store"  # evaluations carry PHI: no cache may keep them
 
 _LOCATION = {"Location": {"description": "The evaluation's URL.", "schema": {"type": "string"}}}
 _IDEMPOTENCY_KEY_DOC = {
@@ -63,6 +66,9 @@ def _replay(stored: Stored, body_digest: str) -> Response:
         raise Problem(422, "This Idempotency-Key was first used with a different body; use a new key for a new "
                            "submission.", slug="idempotency-key-reused", title="Idempotency-Key reused",
                       errors={"": ["The body differs from the first request sent with this Idempotency-Key."]})
+    policies = [r["policy"] for r in json.loads(stored.result)["results"]]
+    service().store.audit(audit.event("evaluation.create", "replayed", 200, evaluation_id=stored.id,
+                                      policies=audit_policies(policies)))
     g.log_fields = {"evaluation_id": stored.id, "replayed": True}
     return _evaluation_response(stored.result, stored.id, 200)
 
@@ -70,6 +76,7 @@ def _replay(stored: Stored, body_digest: str) -> Response:
 @blp.route("")
 class Evaluations(MethodView):
 
+    @requires("intake", action="evaluation.create")
     @blp.doc(
         summary="Evaluate a submission",
         description="Validates the submission (every problem at once, as a 422), evaluates it against the "
@@ -105,22 +112,30 @@ class Evaluations(MethodView):
                 submission=text, result=body,
                 policies=[{"position": i, "policy_id": r["policy"]["id"], "policy_version": r["policy"]["version"],
                            "policy_digest": r["policy"]["digest"], "determination": r["determination"]}
-                          for i, r in enumerate(evaluation.results)]))
+                          for i, r in enumerate(evaluation.results)]),
+                audit.event("evaluation.create", status=201, evaluation_id=evaluation_id,
+                            policies=audit_policies([r["policy"] for r in evaluation.results])))
         except DuplicateKey as exc:  # a concurrent request with the same key committed first
             return _replay(exc.stored, body_digest)
         g.log_fields = {"evaluation_id": evaluation_id,
                         "outcomes": {r["policy"]["id"]: r["determination"] for r in evaluation.results}}
         return _evaluation_response(body, evaluation_id, 201)
 
-    @blp.doc(summary="The review queue", description="Evaluations newest first, one page at a time.",
+    @requires("clinician", action="evaluation.list")
+    @blp.doc(summary="The review queue",
+             description="Evaluations newest first, one page at a time, filtered by review status, policy and "
+                         "determination.",
              parameters=[_REQUEST_ID_DOC])
     @blp.arguments(QueueArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, EvaluationListSchema, headers={
         "Link": {"description": 'RFC 8288 `<...>; rel="next"` when there is a next page.',
                  "schema": {"type": "string"}}})
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-    def get(self, limit: int, review_status: str | None = None, cursor: str | None = None):
-        items = service().store.queue(review_status, limit + 1, int(cursor) if cursor else None)
+    def get(self, limit: int, review_status: str | None = None, cursor: str | None = None,
+            policy: str | None = None, determination: str | None = None):
+        items = service().store.queue(review_status, limit + 1, int(cursor) if cursor else None, policy=policy,
+                                      determination=determination,
+                                      audit=audit.event("evaluation.list", status=200))
         page, more = items[:limit], len(items) > limit
         next_cursor = str(page[-1].seq) if more else None
         body = {"items": [{"id": i.id, "created_at": i.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -129,23 +144,28 @@ class Evaluations(MethodView):
                 "next_cursor": next_cursor}
         headers = {"Cache-Control": NO_STORE}
         if next_cursor:
-            query = f"limit={limit}&cursor={next_cursor}" + (f"&review_status={review_status}" if review_status else "")
-            headers["Link"] = f'<{blp.url_prefix}?{query}>; rel="next"'
+            query = {"limit": limit, "cursor": next_cursor, "review_status": review_status, "policy": policy,
+                     "determination": determination}
+            headers["Link"] = f'<{blp.url_prefix}?{urlencode({k: v for k, v in query.items() if v})}>; rel="next"'
         return Response(dumps(body), status=200, content_type=JSON, headers=headers)
 
 
 @blp.route("/<evaluation_id>")
 class EvaluationById(MethodView):
 
+    @requires("intake", "clinician", action="evaluation.read")
     @blp.doc(summary="A stored evaluation",
-             description="The exact bytes answered when the evaluation was created, however the policies have "
-                         "changed since.", parameters=[_REQUEST_ID_DOC])
+             description="The bytes answered when the evaluation was created, however the policies have changed "
+                         "since, except its `review` member, which shows the current review.",
+             parameters=[_REQUEST_ID_DOC])
     @blp.response(200, EvaluationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self, evaluation_id: str):
-        result = service().store.result(evaluation_id) if EVALUATION_ID.fullmatch(evaluation_id) else None
-        if result is None:
+        found = None
+        if EVALUATION_ID.fullmatch(evaluation_id):
+            found = service().store.read(evaluation_id, audit.event("evaluation.read", status=200))
+        if found is None:
             raise Problem(404, f"No evaluation has the id {evaluation_id!r}.")
         g.log_fields = {"evaluation_id": evaluation_id}
-        return Response(result, status=200, content_type=JSON, headers={"Cache-Control": NO_STORE})
+        return Response(evaluation_body(found), status=200, content_type=JSON, headers={"Cache-Control": NO_STORE})

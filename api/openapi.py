@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import re
 
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -10,6 +11,7 @@ from flask_smorest.utils import prepare_response
 from eligibility import Library
 from eligibility.model import INSTRUMENT_RANGES
 
+from .access import access_of
 from .errors import PROBLEM_JSON
 from .schemas import ProblemSchema
 
@@ -23,6 +25,13 @@ documentation requirements and staging measures. The answer is a recommendation 
 
 Every error is an RFC 9457 problem (`application/problem+json`) with a `request_id`; invalid submissions get
 a 422 listing every invalid field by JSON Pointer. Every response carries `X-Request-Id`.
+
+Every `/v1` endpoint needs an API key, sent as `Authorization: Bearer <key>`: without one, or with an
+unknown or revoked one, the answer is a 401; with a key whose role may not call the endpoint, a 403. Each
+key has one role: `intake` (create and read evaluations, read policies), `clinician` (read evaluations
+and policies, the review queue, record reviews), `admin` (manage keys, read the audit trail, read
+policies). Each operation lists its roles under `x-roles`. `/healthz`, `/readyz`, `/openapi.json` and
+`/docs` need no key. Clinicians also have a review page at `/review/` (sign in with a clinician key).
 """
 
 FIELD_NOTES = {
@@ -67,9 +76,42 @@ def settings(version: str) -> dict:
             "API_SPEC_OPTIONS": {"info": {"description": DESCRIPTION}}}
 
 
-def document(api: OpenApi, library: Library) -> dict:
-    """The finished document: the generated spec plus what only the loaded library knows."""
+SECURITY_SCHEME = {
+    "type": "http", "scheme": "bearer",
+    "description": "An API key (`tms_` and 43 characters), made with `tms-eligibility keys create --role ROLE "
+                   "--name NAME` or `POST /v1/keys`, shown once. Revoked keys fail at once.",
+}
+
+
+def _secure(spec: dict, app) -> None:
+    """Document the bearer scheme, each ``/v1`` operation's roles and its 401 and 403 answers."""
+    spec["components"].setdefault("securitySchemes", {})["apiKey"] = SECURITY_SCHEME
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        if path not in spec["paths"]:
+            continue
+        for method, operation in spec["paths"][path].items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            access = access_of(app.view_functions[rule.endpoint], method.upper())
+            if access is None:
+                operation["security"] = []  # open
+                continue
+            operation["security"] = [{"apiKey": []}]
+            operation["x-roles"] = list(access.roles)
+            roles = " or ".join(f"`{r}`" for r in access.roles)
+            operation["description"] = (operation.get("description", "") + f"\n\nNeeds a key with the role "
+                                        f"{roles}.").strip()
+            operation["responses"]["401"] = {"$ref": "#/components/responses/UNAUTHORIZED"}
+            operation["responses"]["403"] = {"$ref": "#/components/responses/FORBIDDEN"}
+
+
+def document(api: OpenApi, library: Library, app) -> dict:
+    """The finished document: the generated spec plus what only the loaded library and app know."""
+    for name in ("UNAUTHORIZED", "FORBIDDEN"):  # registered lazily: referencing one puts it in the document
+        api.spec.components.get_ref("response", name)
     spec = api.spec.to_dict()
+    _secure(spec, app)
     schemas = spec["components"]["schemas"]
     for schema_name, notes in FIELD_NOTES.items():
         for field, note in notes.items():

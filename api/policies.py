@@ -9,6 +9,7 @@ from werkzeug import Response
 from eligibility import Library
 from eligibility.policy import Policy
 
+from .access import ROLES, requires
 from .errors import Problem
 from .schemas import PolicyListSchema, PolicySchema
 from .service import dumps, service
@@ -51,6 +52,7 @@ def bodies(library: Library) -> dict[str, str]:
 
 @blp.route("")
 class Policies(MethodView):
+    @requires(*ROLES, action="policy.read", audited=False)
     @blp.doc(summary="Every loaded policy")
     @blp.response(200, PolicyListSchema)
     def get(self):
@@ -59,6 +61,7 @@ class Policies(MethodView):
 
 @blp.route("/<policy_id>")
 class PolicyById(MethodView):
+    @requires(*ROLES, action="policy.read", audited=False)
     @blp.doc(summary="One policy: sources (with `unconfirmed` marks), parameters and criteria")
     @blp.response(200, PolicySchema)
     @blp.alt_response(404, response="NOT_FOUND")

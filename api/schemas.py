@@ -18,6 +18,9 @@ DETERMINATIONS = tuple(d.value for d in Determination)
 STATUSES = tuple(s.value for s in Status)
 KINDS = tuple(k.value for k in Kind)
 REVIEW_STATUSES = ("pending", "accepted", "overridden")
+DECISIONS = ("accept", "override")
+ROLES = ("intake", "clinician", "admin")
+REASON_MAX = 4000
 
 
 def _doc(text: str, **more) -> dict:
@@ -179,9 +182,90 @@ class ResultSchema(OutputSchema):
     measures = fields.Nested(MeasuresSchema, required=True)
 
 
+class ReviewerSchema(OutputSchema):
+    key_id = fields.String(required=True, **_doc("The id of the clinician's API key."))
+    name = fields.String(required=True, **_doc("The key's name: the clinician."))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class _ReviewEntrySchema(OutputSchema):
+    number = fields.Integer(required=True, **_doc("1 for the first review; each amendment adds one."))
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    determination = fields.String(required=True, validate=validate.OneOf(DETERMINATIONS),
+                                  **_doc("The clinician's determination: for `accept`, the results' one it "
+                                         "accepts; for `override`, the clinician's own."))
+    reason = _nullable(fields.String, required=True, text="The clinician's reason (required for an override "
+                                                          "and an amendment).")
+    reviewed_at = fields.DateTime(required=True, **_doc("UTC, to the second."))
+    reviewer = fields.Nested(ReviewerSchema, required=True)
+
+
+class EarlierReviewSchema(_ReviewEntrySchema):
+    """A review that a later one amended; kept and shown."""
+
+
 class ReviewSchema(OutputSchema):
+    """The evaluation's review: `{"status": "pending"}` until a clinician reviews it, then the current review
+    (the latest), with every review it amended in `earlier`, oldest first."""
+
     status = fields.String(required=True, validate=validate.OneOf(REVIEW_STATUSES),
-                           **_doc("Clinician review of the evaluation; `pending` until a clinician reviews it."))
+                           **_doc("`pending` until a clinician reviews the evaluation; then `accepted` or "
+                                  "`overridden` by the current review."))
+    number = fields.Integer(**_doc("The current review's number (send it as `amends` to amend it)."))
+    decision = fields.String(validate=validate.OneOf(DECISIONS))
+    determination = fields.String(validate=validate.OneOf(DETERMINATIONS),
+                                  **_doc("The clinician's determination."))
+    reason = _nullable(fields.String, text="The clinician's reason.")
+    reviewed_at = fields.DateTime(**_doc("UTC, to the second."))
+    reviewer = fields.Nested(ReviewerSchema)
+    earlier = fields.List(fields.Nested(EarlierReviewSchema),
+                          **_doc("Reviews the current one amended, oldest first; absent when there are none."))
+
+
+class QueueReviewSchema(OutputSchema):
+    status = fields.String(required=True, validate=validate.OneOf(REVIEW_STATUSES))
+
+
+class ReviewRequestSchema(ma.Schema):
+    """A clinician's review of an evaluation."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS),
+                             **_doc("`accept` the results' determination, or `override` it with your own."))
+    determination = fields.String(
+        allow_none=True, validate=validate.OneOf(DETERMINATIONS),
+        **_doc("Required for `override`: your determination, which must differ from at least one result's. For "
+               "`accept`: one of the results' determinations; may be left out when every result has the same."))
+    reason = fields.String(allow_none=True, validate=[validate.Length(max=REASON_MAX),
+                                                      validate.Regexp(r"^[^\x00]*$", error="No NUL characters.")],
+                           **_doc("Why; required (not blank) for `override` and for an amendment. Clinical free text: "
+                                  "stored with the review, never logged or audited."))
+    amends = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 32000),
+                            **_doc("To amend the current review, its `number`. Without it, a second review of the "
+                                   "same evaluation is a 409; with it, the earlier review stays visible in "
+                                   "`review.earlier`."))
+
+    @ma.validates_schema
+    def _required_together(self, data, **_):
+        errors = {}
+        blank = not (data.get("reason") or "").strip()
+        if data.get("decision") == "override":
+            if data.get("determination") is None:
+                errors["determination"] = ["An override needs your determination."]
+            if blank:
+                errors["reason"] = ["An override needs a reason."]
+        if data.get("amends") is not None and blank:
+            errors["reason"] = ["An amendment needs a reason."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class ConflictProblemSchema(ProblemSchema):
+    current_review = _nullable(fields.Integer, required=True,
+                               text="The current review's number (send it as `amends` to amend it); `null` when "
+                                    "the evaluation has no review yet.")
 
 
 class WarningSchema(OutputSchema):
@@ -216,7 +300,7 @@ class QueueItemSchema(OutputSchema):
     created_at = fields.DateTime(required=True)
     as_of = fields.Date(required=True)
     reference = _nullable(fields.String, required=True, text="The caller's reference.")
-    review = fields.Nested(ReviewSchema, required=True)
+    review = fields.Nested(QueueReviewSchema, required=True)
     policies = fields.List(fields.Nested(QueuePolicySchema), required=True)
 
 
@@ -232,6 +316,80 @@ class QueueArgsSchema(ma.Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100), **_doc("Page size."))
     cursor = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,18}$", error="Not a cursor from this API."),
                            **_doc("The `next_cursor` of the previous page."))
+    policy = fields.String(validate=validate.Length(1, 100),
+                           **_doc("Only evaluations that were evaluated against this policy id."))
+    determination = fields.String(validate=validate.OneOf(DETERMINATIONS),
+                                  **_doc("Only evaluations with a result of this determination (under `policy`, "
+                                         "when given)."))
+
+
+# -- keys and the audit trail -----------------------------------------------------------------------
+
+class KeySchema(OutputSchema):
+    id = fields.String(required=True, **_doc("The key's public id (not the key)."))
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    created_at = fields.DateTime(required=True)
+    revoked_at = _nullable(fields.DateTime, required=True, text="When it was revoked; `null` while it works.")
+
+
+class NewKeySchema(KeySchema):
+    key = fields.String(required=True, **_doc("The key itself, for `Authorization: Bearer <key>`. Shown only in "
+                                              "this response: the service keeps only its hash."))
+
+
+class KeyListSchema(OutputSchema):
+    items = fields.List(fields.Nested(KeySchema), required=True, **_doc("Oldest first."))
+
+
+class KeyRequestSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    name = fields.String(required=True, validate=[validate.Length(1, 100),
+                                                  validate.Regexp(r"^[^\x00-\x1f\x7f]+$",
+                                                                  error="No control characters.")],
+                         **_doc("Who or what holds the key: a clinician's name, an intake system."))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class AuditPolicySchema(OutputSchema):
+    id = fields.String(required=True)
+    version = fields.String(required=True)
+    digest = fields.String(required=True)
+
+
+class AuditEventSchema(OutputSchema):
+    seq = fields.Integer(required=True, **_doc("Append order."))
+    recorded_at = fields.String(required=True, **_doc("UTC, to the microsecond."))
+    action = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(("success", "replayed", "unchanged", "denied")))
+    channel = fields.String(required=True, validate=validate.OneOf(("api", "page", "cli")))
+    actor_key_id = _nullable(fields.String, required=True, text="`null` for the command line.")
+    actor_role = _nullable(fields.String, required=True, text="`null` for the command line.")
+    evaluation_id = _nullable(fields.String, required=True, text="The evaluation acted on.")
+    review_number = _nullable(fields.Integer, required=True, text="The review recorded.")
+    subject_key_id = _nullable(fields.String, required=True, text="The key created or revoked.")
+    policies = fields.List(fields.Nested(AuditPolicySchema), allow_none=True, required=True,
+                           **_doc("The evaluation's policies: which rules ran, not what they decided."))
+    request_id = _nullable(fields.String, required=True, text="The request's X-Request-Id.")
+    status = _nullable(fields.Integer, required=True, text="The HTTP status answered.")
+
+
+class AuditListSchema(OutputSchema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True, **_doc("Newest first."))
+    next_cursor = _nullable(fields.String, required=True,
+                            text="Pass as `cursor` for the next (older) page; `null` on the last page.")
+
+
+class AuditArgsSchema(ma.Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500), **_doc("Page size."))
+    cursor = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,18}$", error="Not a cursor from this API."),
+                           **_doc("The `next_cursor` of the previous page."))
+    evaluation_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"), **_doc("Only rows about this "
+                                                                                      "evaluation."))
+    actor_key_id = fields.String(validate=validate.Length(1, 16), **_doc("Only rows of this key's actions."))
+    action = fields.String(validate=validate.Length(1, 32), **_doc("Only rows of this action."))
 
 
 # -- policies ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import orjson
@@ -13,6 +14,8 @@ from eligibility.schemas import SubmissionSchema
 from .storage import Store
 
 EXTENSION = "tms-eligibility"
+EVALUATION_ID = re.compile(r"[0-9a-f]{32}")
+NO_STORE = "no-store"  # evaluations carry PHI: no cache may keep them
 
 
 @dataclass

@@ -1,14 +1,19 @@
-"""Storage of evaluations through SQLAlchemy Core: the same code on SQLite (WAL) and PostgreSQL.
+"""Storage through SQLAlchemy Core: the same code on SQLite (WAL) and PostgreSQL.
 
-An evaluation is written in one short transaction (its row and one row per policy evaluated) and
-read back as the exact bytes that were answered when it was created. The schema is owned by the
-Alembic migrations in ``api/migrations``; ``metadata`` here must match them (a test checks).
+An evaluation is written in one short transaction (its row, one row per policy evaluated and its
+audit row) and read back as the exact bytes that were answered when it was created, with its
+current review spliced in. Reviews, API keys, page sessions and the audit trail live beside it.
+The schema is owned by the Alembic migrations in ``api/migrations``; ``metadata`` here must match
+them (a test checks). ``audit_events`` and ``reviews`` are append-only: no method here updates or
+deletes one of their rows, and a trigger in the database refuses it (``APPEND_ONLY``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -53,6 +58,60 @@ evaluation_policies = sa.Table(
     sa.Index(None, "policy_id", "determination"),
 )
 
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String(16), primary_key=True, comment="the public key id, in lists and the audit trail"),
+    sa.Column("name", sa.String(100), nullable=False, comment="who or what holds the key"),
+    sa.Column("role", sa.String(16), nullable=False, comment="intake, clinician or admin"),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True,
+              comment="sha256 (hex) of the key; the key itself is never stored"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True, comment="set once; a revoked key fails at once"),
+)
+
+reviews = sa.Table(
+    "reviews", metadata,
+    sa.Column("evaluation_id", sa.String(32), sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("number", sa.SmallInteger, primary_key=True, autoincrement=False,
+              comment="1 for the first review, 2 for the amendment of 1, and so on"),
+    sa.Column("decision", sa.String(16), nullable=False, comment="accept or override"),
+    sa.Column("determination", sa.String(32), nullable=False, comment="the clinician's determination"),
+    sa.Column("reason", sa.Text, nullable=True, comment="the clinician's free text: stored, never logged or audited"),
+    sa.Column("reviewer_key_id", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="append order; the audit's cursor"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False, comment="api, page or cli"),
+    sa.Column("actor_key_id", sa.String(16), nullable=True),
+    sa.Column("actor_role", sa.String(16), nullable=True),
+    sa.Column("evaluation_id", sa.String(32), nullable=True),
+    sa.Column("review_number", sa.SmallInteger, nullable=True),
+    sa.Column("subject_key_id", sa.String(16), nullable=True, comment="the key created or revoked"),
+    sa.Column("policies", sa.Text, nullable=True, comment='JSON [{"id", "version", "digest"}] of the evaluation'),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("status", sa.SmallInteger, nullable=True, comment="the HTTP status answered"),
+    sa.Index(None, "evaluation_id"),
+    comment="append-only: ids, never clinical content; no foreign keys, so it outlives what it records",
+)
+
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True, comment="sha256 (hex) of the session cookie's value"),
+    sa.Column("key_id", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, comment="slides while the page is used"),
+)
+
+# Tables no statement may change or shorten once a row is in: the migrations guard them with triggers.
+APPEND_ONLY = ("audit_events", "reviews")
+
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached or is busy past its timeout; the request may be retried."""
@@ -74,7 +133,7 @@ class NewEvaluation:
 
 @dataclass(frozen=True)
 class Stored:
-    """What a replay or a GET needs of a stored evaluation."""
+    """What a replay needs of a stored evaluation."""
 
     id: str
     body_digest: str
@@ -98,6 +157,69 @@ class QueueItem:
     reference: str | None
     review_status: str
     policies: list[dict]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: an unrevoked API key."""
+
+    key_id: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    number: int
+    decision: str
+    determination: str
+    reason: str | None
+    reviewed_at: datetime
+    reviewer: Principal
+
+
+@dataclass(frozen=True)
+class NewReview:
+    decision: str
+    determination: str
+    reason: str | None
+    reviewer_key_id: str
+    reviewed_at: datetime
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """A stored evaluation as GET and the review page need it."""
+
+    id: str
+    result: str
+    review_status: str
+    policies: list[dict]  # {"id", "version", "digest", "determination"} in request order
+    reviews: list[ReviewRecord]  # oldest first
+    submission: str | None  # only when asked for
+
+
+class ReviewConflict(Exception):
+    """The review to amend is not the current one (``current`` is its number, or ``None`` if unreviewed)."""
+
+    def __init__(self, current: int | None):
+        super().__init__(current)
+        self.current = current
+
+
+class SessionRecord(NamedTuple):
+    principal: Principal
+    csrf_token: str
+    expires_at: datetime
 
 
 def create_engine(url: str, sqlite_busy_timeout: float = 30.0) -> sa.Engine:
@@ -130,15 +252,34 @@ def _unavailable(exc: DBAPIError) -> bool:
     return exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
 
 
+_POLICY_COLUMNS = (evaluation_policies.c.policy_id, evaluation_policies.c.policy_version,
+                   evaluation_policies.c.policy_digest, evaluation_policies.c.determination)
+
+
+def _policy(row) -> dict:
+    return {"id": row.policy_id, "version": row.policy_version, "digest": row.policy_digest,
+            "determination": row.determination}
+
+
+def audit_policies(policies: list[dict]) -> str:
+    """The audit row's ``policies``: which rules ran (id, version, digest), never what they decided."""
+    return json.dumps([{"id": p["id"], "version": p["version"], "digest": p["digest"]} for p in policies],
+                      separators=(",", ":"))
+
+
 class Store:
-    """Evaluations in a database; every method is one short transaction."""
+    """Everything the service keeps in its database; every method is one short transaction."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
+        # Single-statement reads on the hot path (a request's key, a page's session) need no transaction:
+        # in autocommit they cost one round trip instead of BEGIN, SELECT and ROLLBACK. Same pool.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    def _run(self, work, *, write: bool = False):
+    def _run(self, work, *, write: bool = False, autocommit: bool = False):
         try:
-            with self.engine.begin() if write else self.engine.connect() as conn:
+            with (self.engine.begin() if write else
+                  (self._autocommit if autocommit else self.engine).connect()) as conn:
                 return work(conn)
         except IntegrityError:
             raise
@@ -147,8 +288,13 @@ class Store:
                 raise DatabaseUnavailable(type(exc.orig).__name__ if exc.orig else type(exc).__name__) from exc
             raise
 
-    def add(self, new: NewEvaluation) -> None:
-        """Store ``new`` and its per-policy rows in one transaction; raise ``DuplicateKey`` if its key is taken."""
+    # -- evaluations --------------------------------------------------------------------------------
+
+    def add(self, new: NewEvaluation, audit: dict | None = None) -> None:
+        """Store ``new``, its per-policy rows and its ``audit`` row in one transaction.
+
+        :raises DuplicateKey: if another evaluation holds its idempotency key.
+        """
         row = {"id": new.id, "created_at": new.created_at, "as_of": new.as_of, "reference": new.reference,
                "request_id": new.request_id, "idempotency_key": new.idempotency_key,
                "body_digest": new.body_digest, "submission": new.submission, "result": new.result}
@@ -156,6 +302,8 @@ class Store:
         def work(conn):
             conn.execute(evaluations.insert(), row)
             conn.execute(evaluation_policies.insert(), [{"evaluation_id": new.id, **p} for p in new.policies])
+            if audit is not None:
+                conn.execute(audit_events.insert(), audit)
 
         try:
             self._run(work, write=True)
@@ -171,12 +319,40 @@ class Store:
         return None if row is None else Stored(*row)
 
     def result(self, evaluation_id: str) -> str | None:
-        """The stored response body of ``evaluation_id``, or ``None``."""
+        """The stored response body of ``evaluation_id`` as answered at creation, or ``None``."""
         stmt = sa.select(evaluations.c.result).where(evaluations.c.id == evaluation_id)
         return self._run(lambda conn: conn.execute(stmt).scalar())
 
-    def queue(self, review_status: str | None, limit: int, after_seq: int | None) -> list[QueueItem]:
-        """Evaluations newest first, optionally of one review status, older than ``after_seq``."""
+    def read(self, evaluation_id: str, audit: dict | None = None, *, submission: bool = False
+             ) -> EvaluationRecord | None:
+        """``evaluation_id`` with its policies and reviews, or ``None``; a found one gets its ``audit`` row.
+
+        The reads and the audit row share one connection and one commit.
+        """
+        e = evaluations.c
+        columns = [e.result, e.review_status] + ([e.submission] if submission else [])
+        stmt = sa.select(*columns).where(e.id == evaluation_id)
+
+        def work(conn):
+            row = conn.execute(stmt).first()
+            if row is None:
+                return None
+            policies = [_policy(r) for r in conn.execute(
+                sa.select(*_POLICY_COLUMNS).where(evaluation_policies.c.evaluation_id == evaluation_id)
+                .order_by(evaluation_policies.c.position))]
+            found = self._reviews(conn, evaluation_id) if row.review_status != "pending" else []
+            if audit is not None:
+                conn.execute(audit_events.insert(), {**audit, "evaluation_id": evaluation_id,
+                                                     "policies": audit_policies(policies)})
+            return EvaluationRecord(evaluation_id, row.result, row.review_status, policies, found,
+                                    row.submission if submission else None)
+
+        return self._run(work, write=audit is not None)
+
+    def queue(self, review_status: str | None, limit: int, after_seq: int | None, *, policy: str | None = None,
+              determination: str | None = None, audit: dict | None = None) -> list[QueueItem]:
+        """Evaluations newest first, older than ``after_seq``, optionally of one review status, and with a
+        policy (and/or a determination) among their results; the ``audit`` row is written with the read."""
         e, p = evaluations.c, evaluation_policies.c
         stmt = sa.select(e.seq, e.id, e.created_at, e.as_of, e.reference, e.review_status).order_by(
             e.seq.desc()).limit(limit)
@@ -184,20 +360,199 @@ class Store:
             stmt = stmt.where(e.review_status == review_status)
         if after_seq is not None:
             stmt = stmt.where(e.seq < after_seq)
+        if policy is not None or determination is not None:
+            match = sa.select(p.evaluation_id).where(p.evaluation_id == e.id)
+            if policy is not None:
+                match = match.where(p.policy_id == policy)
+            if determination is not None:
+                match = match.where(p.determination == determination)
+            stmt = stmt.where(match.exists())
 
         def work(conn):
             rows = conn.execute(stmt).all()
             policies: dict[str, list[dict]] = {r.id: [] for r in rows}
             if rows:
-                for r in conn.execute(sa.select(p.evaluation_id, p.policy_id, p.policy_version, p.policy_digest,
-                                                p.determination)
+                for r in conn.execute(sa.select(p.evaluation_id, *_POLICY_COLUMNS)
                                       .where(p.evaluation_id.in_(list(policies))).order_by(p.position)):
-                    policies[r.evaluation_id].append({"id": r.policy_id, "version": r.policy_version,
-                                                      "digest": r.policy_digest, "determination": r.determination})
+                    policies[r.evaluation_id].append(_policy(r))
+            if audit is not None:
+                conn.execute(audit_events.insert(), audit)
             return [QueueItem(r.seq, r.id, _utc(r.created_at), r.as_of, r.reference, r.review_status,
                               policies[r.id]) for r in rows]
 
-        return self._run(work)
+        return self._run(work, write=audit is not None)
+
+    # -- reviews ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _reviews(conn, evaluation_id: str) -> list[ReviewRecord]:
+        r, k = reviews.c, api_keys.c
+        stmt = (sa.select(r.number, r.decision, r.determination, r.reason, r.reviewed_at, k.id, k.role, k.name)
+                .join_from(reviews, api_keys, r.reviewer_key_id == k.id)
+                .where(r.evaluation_id == evaluation_id).order_by(r.number))
+        return [ReviewRecord(row.number, row.decision, row.determination, row.reason, _utc(row.reviewed_at),
+                             Principal(row.id, row.role, row.name)) for row in conn.execute(stmt)]
+
+    def review(self, evaluation_id: str, amends: int | None, decide, audit: dict) -> EvaluationRecord | None:
+        """Record the next review of ``evaluation_id``, with its ``audit`` row, in one transaction.
+
+        ``decide(policies)`` sees the evaluation's policies (with determinations) and returns the
+        ``NewReview``, or raises to refuse it. Returns the evaluation with every review, or ``None`` if
+        there is no such evaluation.
+
+        :raises ReviewConflict: if ``amends`` is not the current review's number (``None``: no review
+            yet), also when a concurrent review got there first.
+        """
+        e = evaluations.c
+
+        def work(conn):
+            status = conn.execute(sa.select(e.review_status).where(e.id == evaluation_id)).scalar()
+            if status is None:
+                return None
+            policies = [_policy(r) for r in conn.execute(
+                sa.select(*_POLICY_COLUMNS).where(evaluation_policies.c.evaluation_id == evaluation_id)
+                .order_by(evaluation_policies.c.position))]
+            current = conn.execute(sa.select(sa.func.max(reviews.c.number))
+                                   .where(reviews.c.evaluation_id == evaluation_id)).scalar()
+            if amends != current:
+                raise ReviewConflict(current)
+            new: NewReview = decide(policies)
+            number = (current or 0) + 1
+            conn.execute(reviews.insert(), {"evaluation_id": evaluation_id, "number": number,
+                                            "decision": new.decision, "determination": new.determination,
+                                            "reason": new.reason, "reviewer_key_id": new.reviewer_key_id,
+                                            "reviewed_at": new.reviewed_at})
+            conn.execute(evaluations.update().where(e.id == evaluation_id)
+                         .values(review_status=REVIEW_STATUS[new.decision]))
+            conn.execute(audit_events.insert(), {**audit, "evaluation_id": evaluation_id, "review_number": number,
+                                                 "policies": audit_policies(policies)})
+            return policies, REVIEW_STATUS[new.decision]
+
+        try:
+            done = self._run(work, write=True)
+        except IntegrityError:  # a concurrent review took this number first
+            raise ReviewConflict(self._current_review(evaluation_id)) from None
+        if done is None:
+            return None
+        policies, status = done
+        return self._run(lambda conn: EvaluationRecord(evaluation_id, "", status, policies,
+                                                       self._reviews(conn, evaluation_id), None))
+
+    def _current_review(self, evaluation_id: str) -> int | None:
+        stmt = sa.select(sa.func.max(reviews.c.number)).where(reviews.c.evaluation_id == evaluation_id)
+        return self._run(lambda conn: conn.execute(stmt).scalar())
+
+    # -- API keys -----------------------------------------------------------------------------------
+
+    def principal(self, key_hash: str) -> Principal | None:
+        """The unrevoked key with this hash: one indexed lookup, so a revocation counts at the next request."""
+        k = api_keys.c
+        stmt = sa.select(k.id, k.role, k.name).where(k.key_hash == key_hash, k.revoked_at.is_(None))
+        row = self._run(lambda conn: conn.execute(stmt).first(), autocommit=True)
+        return None if row is None else Principal(row.id, row.role, row.name)
+
+    def add_key(self, record: KeyRecord, key_hash: str, audit: dict) -> None:
+        row = {"id": record.id, "name": record.name, "role": record.role, "key_hash": key_hash,
+               "created_at": record.created_at, "revoked_at": None}
+
+        def work(conn):
+            conn.execute(api_keys.insert(), row)
+            conn.execute(audit_events.insert(), {**audit, "subject_key_id": record.id})
+
+        self._run(work, write=True)
+
+    def list_keys(self) -> list[KeyRecord]:
+        k = api_keys.c
+        stmt = sa.select(k.id, k.name, k.role, k.created_at, k.revoked_at).order_by(k.created_at, k.id)
+        return [KeyRecord(r.id, r.name, r.role, _utc(r.created_at), r.revoked_at and _utc(r.revoked_at))
+                for r in self._run(lambda conn: conn.execute(stmt).all())]
+
+    def count_keys(self) -> int:
+        return self._run(lambda conn: conn.execute(sa.select(sa.func.count()).select_from(api_keys)).scalar())
+
+    def revoke_key(self, key_id: str, when: datetime, audit: dict) -> tuple[KeyRecord, bool] | None:
+        """Revoke ``key_id`` (and end its page sessions); return it and whether this call revoked it."""
+        k = api_keys.c
+
+        def work(conn):
+            done = conn.execute(api_keys.update().where(k.id == key_id, k.revoked_at.is_(None))
+                                .values(revoked_at=when)).rowcount == 1
+            row = conn.execute(sa.select(k.id, k.name, k.role, k.created_at, k.revoked_at)
+                               .where(k.id == key_id)).first()
+            if row is None:
+                return None
+            conn.execute(web_sessions.delete().where(web_sessions.c.key_id == key_id))
+            conn.execute(audit_events.insert(), {**audit, "subject_key_id": key_id,
+                                                 "outcome": audit["outcome"] if done else "unchanged"})
+            return KeyRecord(row.id, row.name, row.role, _utc(row.created_at), _utc(row.revoked_at)), done
+
+        return self._run(work, write=True)
+
+    # -- page sessions ------------------------------------------------------------------------------
+
+    def start_session(self, token_hash: str, key_id: str, csrf_token: str, now: datetime, expires_at: datetime,
+                      audit: dict) -> None:
+        """A new page session (expired ones are swept first), with its audit row."""
+        s = web_sessions.c
+
+        def work(conn):
+            conn.execute(web_sessions.delete().where(s.expires_at < now))
+            conn.execute(web_sessions.insert(), {"token_hash": token_hash, "key_id": key_id,
+                                                 "csrf_token": csrf_token, "created_at": now,
+                                                 "expires_at": expires_at})
+            conn.execute(audit_events.insert(), audit)
+
+        self._run(work, write=True)
+
+    def session(self, token_hash: str, now: datetime) -> SessionRecord | None:
+        """The live session with this hash whose key is unrevoked: one lookup by primary key."""
+        s, k = web_sessions.c, api_keys.c
+        stmt = (sa.select(k.id, k.role, k.name, s.csrf_token, s.expires_at)
+                .join_from(web_sessions, api_keys, s.key_id == k.id)
+                .where(s.token_hash == token_hash, s.expires_at > now, k.revoked_at.is_(None)))
+        row = self._run(lambda conn: conn.execute(stmt).first(), autocommit=True)
+        return None if row is None else SessionRecord(Principal(row.id, row.role, row.name), row.csrf_token,
+                                                      _utc(row.expires_at))
+
+    def extend_session(self, token_hash: str, expires_at: datetime) -> None:
+        self._run(lambda conn: conn.execute(web_sessions.update().where(web_sessions.c.token_hash == token_hash)
+                                            .values(expires_at=expires_at)), write=True)
+
+    def end_session(self, token_hash: str, audit: dict | None) -> None:
+        def work(conn):
+            conn.execute(web_sessions.delete().where(web_sessions.c.token_hash == token_hash))
+            if audit is not None:
+                conn.execute(audit_events.insert(), audit)
+
+        self._run(work, write=True)
+
+    # -- audit --------------------------------------------------------------------------------------
+
+    def audit(self, row: dict) -> None:
+        """Append one audit row (on its own; most rows ride in the transaction of what they record)."""
+        self._run(lambda conn: conn.execute(audit_events.insert(), row), write=True)
+
+    def audit_page(self, limit: int, before_seq: int | None = None, **equal) -> list[dict]:
+        """Audit rows newest first, older than ``before_seq``, with columns equal to ``equal``'s values."""
+        a = audit_events.c
+        stmt = sa.select(audit_events).order_by(a.seq.desc()).limit(limit)
+        if before_seq is not None:
+            stmt = stmt.where(a.seq < before_seq)
+        for column, value in equal.items():
+            if value is not None:
+                stmt = stmt.where(a[column] == value)
+        return [_audit_row(r) for r in self._run(lambda conn: conn.execute(stmt).mappings().all())]
+
+    def audit_rows(self, after_seq: int = 0, batch: int = 1000):
+        """Every audit row after ``after_seq``, oldest first, read in batches."""
+        a = audit_events.c
+        while True:
+            stmt = sa.select(audit_events).where(a.seq > after_seq).order_by(a.seq).limit(batch)
+            rows = self._run(lambda conn, stmt=stmt: conn.execute(stmt).mappings().all())
+            yield from (_audit_row(r) for r in rows)
+            if len(rows) < batch:
+                return
+            after_seq = rows[-1]["seq"]
 
     def revision(self) -> str | None:
         """The Alembic revision the database is at, or ``None`` before the first migration."""
@@ -206,6 +561,16 @@ class Store:
                 return None
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         return self._run(work)
+
+
+REVIEW_STATUS = {"accept": "accepted", "override": "overridden"}
+
+
+def _audit_row(row) -> dict:
+    out = dict(row)
+    out["recorded_at"] = _utc(out["recorded_at"])
+    out["policies"] = json.loads(out["policies"]) if out["policies"] else None
+    return out
 
 
 def _utc(value: datetime) -> datetime:

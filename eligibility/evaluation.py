@@ -20,6 +20,7 @@ from .model import Determination, Kind, Status, Submission
 from .policy import Criterion, Policy, Rule
 
 MET, NOT_MET, UNKNOWN = Status.MET.value, Status.NOT_MET.value, Status.UNKNOWN.value
+CONTRAINDICATION = Kind.CONTRAINDICATION.value
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,17 @@ def all_of(statuses) -> Status:
 
 def determine(criteria) -> Determination:
     """Apply the contract's precedence to (kind, status) pairs."""
-    if any(k == Kind.CONTRAINDICATION and s == NOT_MET for k, s in criteria):
-        return Determination.CONTRAINDICATED
-    if any(s == NOT_MET for _, s in criteria):
+    not_met = unknown = False
+    for kind, status in criteria:
+        if status == NOT_MET:
+            if kind == CONTRAINDICATION:
+                return Determination.CONTRAINDICATED
+            not_met = True
+        elif status == UNKNOWN:
+            unknown = True
+    if not_met:
         return Determination.DOES_NOT_MEET_CRITERIA
-    if any(s == UNKNOWN for _, s in criteria):
-        return Determination.INSUFFICIENT_INFORMATION
-    return Determination.MEETS_CRITERIA
+    return Determination.INSUFFICIENT_INFORMATION if unknown else Determination.MEETS_CRITERIA
 
 
 def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list[str]],
@@ -96,7 +101,7 @@ def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list
     for criterion in policy.criteria:
         out = _criterion_result(criterion, policy, decided, summary, values, missing)
         criteria.append(out)
-        pairs.append((criterion.kind, out["status"]))
+        pairs.append((criterion.kind_value, out["status"]))
     return {
         "policy": policy.header,
         "determination": determine(pairs).value,

@@ -97,10 +97,7 @@ class Rule:
     reason: Template
     evidence: tuple[str, ...]
     missing: tuple[Any, ...]  # "@ref" or (pointer, Template)
-
-    @property
-    def literal_evidence(self) -> bool:
-        return not any(ref.startswith("@") for ref in self.evidence)
+    literal_evidence: bool  # every evidence entry is a JSON Pointer (no "@reference" to resolve)
 
 
 @dataclass(frozen=True)
@@ -452,7 +449,7 @@ class _Checker:
         if r["status"] == "unknown" and not missing:
             self.problem(where, "an unknown rule must say what information is missing")
         return Rule(name, target, Status(r["status"]).value, self._template(r["reason"], f"{where}/reason"),
-                    evidence, tuple(missing))
+                    evidence, tuple(missing), not any(ref.startswith("@") for ref in evidence))
 
 
 def _parameter_texts(parameters: dict, facts: FactSpec) -> dict[str, str]:

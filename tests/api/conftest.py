@@ -3,6 +3,9 @@
 The ``database`` fixture is parametrised: every test that uses it runs on SQLite (a fresh file) and on
 PostgreSQL (``$TEST_DATABASE_URL``; a throwaway database made for the session, emptied between tests).
 PostgreSQL tests skip, saying why, only when no server is reachable there.
+
+Every ``/v1`` endpoint needs an API key: ``client`` sends an intake key, ``clinician`` and ``admin``
+send keys of those roles, and ``authorised(app, role)`` makes a client for any role.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from flask.testing import FlaskClient
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from api import create_app, migrate
-from api.storage import create_engine, metadata
+from api import access, create_app, migrate
+from api.storage import APPEND_ONLY, create_engine, metadata
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"  # ../shared beside the checkout
 
@@ -91,8 +94,12 @@ def database(request, tmp_path):
         pytest.skip(reason)
     yield url
     engine = create_engine(url)
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # the append-only tables refuse TRUNCATE: their owner lifts that, for this only
+        for table in APPEND_ONLY:
+            conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         conn.execute(sa.text("TRUNCATE " + ", ".join(t.name for t in metadata.sorted_tables) + " CASCADE"))
+        for table in APPEND_ONLY:
+            conn.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
     engine.dispose()
 
 
@@ -117,9 +124,34 @@ def app(make_app):
     return make_app()
 
 
+def issue_key(app, role: str, name: str | None = None) -> str:
+    """A new API key of ``role`` in ``app``'s database."""
+    return access.create_key(app.extensions["tms-eligibility"].store, name or f"test {role}", role,
+                             channel="cli")[1]
+
+
+def authorised(app, role: str, key: str | None = None) -> FlaskClient:
+    """A test client that sends a key of ``role`` (or ``key``) with every request."""
+    client = app.test_client()
+    client.key = key or issue_key(app, role)
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {client.key}"
+    return client
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A client with an intake key: it may create and read evaluations and read policies."""
+    return authorised(app, "intake")
+
+
+@pytest.fixture
+def clinician(app):
+    return authorised(app, "clinician")
+
+
+@pytest.fixture
+def admin(app):
+    return authorised(app, "admin")
 
 
 @pytest.fixture
@@ -127,11 +159,11 @@ def store(app):
     return app.extensions["tms-eligibility"].store
 
 
-def rows(app) -> dict[str, int]:
-    """How many rows each table holds."""
+def rows(app, tables=("evaluations", "evaluation_policies")) -> dict[str, int]:
+    """How many rows each of ``tables`` holds (``None``: every table)."""
     with app.extensions["tms-eligibility"].store.engine.connect() as conn:
         return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in metadata.sorted_tables}
+                for t in metadata.sorted_tables if tables is None or t.name in tables}
 
 
 # -- every response checked against the OpenAPI document ----------------------------------------------

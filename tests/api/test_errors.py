@@ -10,7 +10,7 @@ import pytest
 from api.storage import DatabaseUnavailable, Store
 from eligibility import EngineError, Library
 
-from .conftest import example, rows
+from .conftest import authorised, example, rows
 from .test_evaluations import post
 
 PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
@@ -95,7 +95,7 @@ def test_json_with_a_utf8_charset_is_accepted(client):
 
 def test_a_body_over_the_limit_is_413(make_app):
     app = make_app(MAX_CONTENT_LENGTH=1024)
-    client = app.test_client()
+    client = authorised(app, "intake")
     big = json.dumps({"patient": {}, "reference": "x" * 2000})
     body = assert_problem(post(client, big), 413)
     assert "1024" in body["detail"]
@@ -158,7 +158,8 @@ def test_a_crash_between_the_two_inserts_leaves_no_partial_row(app, client, monk
 
 def test_an_unreachable_database_is_a_503_problem(make_app, tmp_path):
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}")
-    client = app.test_client()
+    client = app.test_client()  # a well-formed key: checking it needs the database, which is not there
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer tms_" + "A" * 43
     body = assert_problem(post(client, example("classic-trd")), 503)
     assert client.post("/v1/evaluations", data=example("classic-trd"),
                        content_type="application/json").headers["Retry-After"] == "1"

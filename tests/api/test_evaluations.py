@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from api.storage import evaluation_policies, evaluations
 
-from .conftest import example, rows
+from .conftest import authorised, example, rows
 
 EXPECTED = {"classic-trd": "meets_criteria", "aneurysm-clip": "contraindicated",
             "incomplete-referral": "insufficient_information"}
@@ -75,7 +75,7 @@ def test_get_returns_the_stored_bytes_even_when_the_stored_result_differs_from_a
 
 def test_the_default_policies_come_from_configuration(make_app, tmp_path):
     app = make_app(DEFAULT_POLICIES=("tms-clinical",))
-    client = app.test_client()
+    client = authorised(app, "intake")
     body = post(client, {"patient": {}}).get_json()
     assert [r["policy"]["id"] for r in body["results"]] == ["tms-clinical"]
 
@@ -87,9 +87,10 @@ def test_unknown_evaluation_ids_are_404_problems(client):
         assert response.mimetype == "application/problem+json"
 
 
-def test_the_queue_lists_newest_first_in_pages_joined_by_cursors(client):
+def test_the_queue_lists_newest_first_in_pages_joined_by_cursors(client, clinician):
     ids = [post(client, example(name)).get_json()["id"] for name in ("classic-trd", "aneurysm-clip",
                                                                       "incomplete-referral")]
+    client = clinician
     first = client.get("/v1/evaluations?review_status=pending&limit=2")
     assert first.status_code == 200
     page = first.get_json()
@@ -104,7 +105,7 @@ def test_the_queue_lists_newest_first_in_pages_joined_by_cursors(client):
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=0", "review_status=done"])
-def test_bad_queue_parameters_are_422_problems_keyed_by_parameter(client, query):
-    response = client.get(f"/v1/evaluations?{query}")
+def test_bad_queue_parameters_are_422_problems_keyed_by_parameter(clinician, query):
+    response = clinician.get(f"/v1/evaluations?{query}")
     assert response.status_code == 422
     assert list(response.get_json()["errors"]) == ["/" + query.split("=")[0]]

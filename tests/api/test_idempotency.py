@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from .conftest import example, rows
+from .conftest import authorised, example, issue_key, rows
 from .test_errors import assert_problem
 from .test_evaluations import post
 
@@ -51,9 +51,10 @@ def test_concurrent_requests_with_one_key_store_one_evaluation_and_all_get_it(ap
 
     store.by_key = slow_first_lookup
     results = []
+    key = issue_key(app, "intake")
 
     def send():
-        response = post(app.test_client(), example("classic-trd"), **{"Idempotency-Key": "race"})
+        response = post(authorised(app, "intake", key), example("classic-trd"), **{"Idempotency-Key": "race"})
         results.append((response.status_code, response.get_data()))
 
     threads = [threading.Thread(target=send) for _ in range(8)]

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from .conftest import example
+from .conftest import authorised, example
 from .test_evaluations import post
 
 
@@ -42,10 +42,14 @@ def test_a_full_request_logs_its_facts_and_none_of_the_submission(app):
     old_level = root.level
     root.setLevel(logging.DEBUG)
     try:
-        client = app.test_client()
+        client = authorised(app, "intake")
         created = post(client, json.dumps(submission), **{"X-Request-Id": "log-test"})
         client.get(created.headers["Location"])
         post(client, example("invalid"))
+        clinician = authorised(app, "clinician")
+        clinician.post(created.headers["Location"] + "/review", json={
+            "decision": "override", "determination": "insufficient_information",
+            "reason": "review reason canary: patient Jane Doe"})
     finally:
         root.removeHandler(handler)
         logging.getLogger("api").removeHandler(handler)
@@ -56,7 +60,8 @@ def test_a_full_request_logs_its_facts_and_none_of_the_submission(app):
     requests = [line for line in lines if line["message"] == "request"]
     assert [(r["method"], r["route"], r["status"]) for r in requests] == [
         ("POST", "/v1/evaluations", 201), ("GET", "/v1/evaluations/<evaluation_id>", 200),
-        ("POST", "/v1/evaluations", 422)]
+        ("POST", "/v1/evaluations", 422), ("POST", "/v1/evaluations/<evaluation_id>/review", 201)]
+    assert "review reason canary" not in text and client.key not in text and clinician.key not in text
     first = requests[0]
     assert first["request_id"] == "log-test" and first["evaluation_id"] == created.get_json()["id"]
     assert first["outcomes"] == {"tms-clinical": "meets_criteria"} and first["duration_ms"] > 0

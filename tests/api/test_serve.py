@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -41,13 +43,17 @@ def request(base: str, method: str, path: str, body: bytes | None = None, header
             return exc.code, dict(exc.headers), exc.read()
 
 
-@pytest.fixture
-def server(database, tmp_path):
-    """``python -m api serve`` (the console script's code) with 2 sync workers; yields its base URL."""
+FIRST_RUN_KEY = re.compile(r"^  (intake|clinician|admin) +id ([0-9a-f]{16})  (tms_[A-Za-z0-9_-]{43})$", re.M)
+
+
+@contextlib.contextmanager
+def serving(database: str, folder: Path, log_name: str = "server.log"):
+    """``python -m api serve`` (the console script's code) with 2 sync workers; yields its base URL and log."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database, "TMS_PORT": str(port), "TMS_WORKERS": "2",
-           "TMS_THREADS": "1", "TMS_INSTANCE_PATH": str(tmp_path)}
-    log = (tmp_path / "server.log").open("w")
+           "TMS_THREADS": "1", "TMS_INSTANCE_PATH": str(folder)}
+    log_path = folder / log_name
+    log = log_path.open("w")
     process = subprocess.Popen([sys.executable, "-m", "api", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -59,37 +65,52 @@ def server(database, tmp_path):
                     break
             except OSError:
                 pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the server did not become ready in 60 s"
             time.sleep(0.2)
-        yield base, tmp_path / "server.log"
+        yield base, log_path
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
 
 
+def first_run_keys(log: Path) -> dict[str, str]:
+    """The keys ``serve`` printed on its first start: {role: "Bearer <key>"}."""
+    return {role: f"Bearer {key}" for role, _, key in FIRST_RUN_KEY.findall(log.read_text())}
+
+
+@pytest.fixture
+def server(database, tmp_path):
+    """A served API on a fresh database; yields its base URL, its log and the first-run keys by role."""
+    with serving(database, tmp_path) as (base, log):
+        keys = first_run_keys(log)
+        assert set(keys) == {"intake", "clinician", "admin"}, log.read_text()
+        yield base, log, keys
+
+
 def test_served_examples_answer_as_documented_and_read_back_byte_for_byte(server):
-    base, _ = server
+    base, _, keys = server
+    intake = {"Authorization": keys["intake"]}
     for name, determination in EXPECTED.items():
-        status, headers, body = request(base, "POST", "/v1/evaluations", example(name))
+        status, headers, body = request(base, "POST", "/v1/evaluations", example(name), intake)
         assert status == 201
         assert [r["determination"] for r in json.loads(body)["results"]] == [determination]
-        assert request(base, "GET", headers["Location"])[2] == body
-    status, headers, body = request(base, "POST", "/v1/evaluations", example("invalid"))
+        assert request(base, "GET", headers["Location"], headers=intake)[2] == body
+    status, headers, body = request(base, "POST", "/v1/evaluations", example("invalid"), intake)
     assert (status, headers["Content-Type"]) == (422, "application/problem+json")
     assert len(json.loads(body)["errors"]) == 5
 
 
 def test_64_concurrent_writers_through_2_workers_all_succeed(server, database):
     """No "database is locked", no 5xx: each of 64 clients posts 3 times, each with its own key, plus a retry."""
-    base, log = server
+    base, log, keys = server
     body = example("incomplete-referral")
 
     def client(n: int):
         statuses = []
         for i in range(3):
-            key = {"Idempotency-Key": f"client-{n}-{i}"}
+            key = {"Idempotency-Key": f"client-{n}-{i}", "Authorization": keys["intake"]}
             statuses.append(request(base, "POST", "/v1/evaluations", body, key)[0])
             statuses.append(request(base, "POST", "/v1/evaluations", body, key)[0])  # the retry replays
         return statuses
@@ -102,3 +123,28 @@ def test_64_concurrent_writers_through_2_workers_all_succeed(server, database):
         assert conn.execute(sa.select(sa.func.count()).select_from(evaluations)).scalar() == 192
     engine.dispose()
     assert "locked" not in log.read_text()
+
+
+def test_first_run_keys_reviews_and_the_audit_survive_a_restart_of_the_server(database, tmp_path):
+    """The README's run command on a fresh database prints one key per role; a restart prints none and
+    every key, review and audit row is still there."""
+    with serving(database, tmp_path, "first.log") as (base, log):
+        keys = first_run_keys(log)
+        assert set(keys) == {"intake", "clinician", "admin"}
+        status, headers, _ = request(base, "POST", "/v1/evaluations", example("classic-trd"),
+                                     {"Authorization": keys["intake"]})
+        assert status == 201
+        review = json.dumps({"decision": "override", "determination": "insufficient_information",
+                             "reason": "Restart canary"}).encode()
+        assert request(base, "POST", headers["Location"] + "/review", review,
+                       {"Authorization": keys["clinician"]})[0] == 201
+        before = json.loads(request(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
+    with serving(database, tmp_path, "second.log") as (base, log):
+        assert first_run_keys(log) == {} and "No API key existed" not in log.read_text()
+        status, _, body = request(base, "GET", headers["Location"], headers={"Authorization": keys["intake"]})
+        assert status == 200 and json.loads(body)["review"]["reason"] == "Restart canary"
+        after = json.loads(request(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
+        assert after["items"][-len(before["items"]):] == before["items"]
+        assert request(base, "GET", "/v1/evaluations", headers={"Authorization": keys["intake"]})[0] == 403
+        assert request(base, "GET", "/v1/evaluations")[0] == 401
+    assert "Restart canary" not in (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()

@@ -26,7 +26,8 @@ def test_migrations_go_down_and_up_again(tmp_path):
     migrate.downgrade(engine, "base")
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
     migrate.upgrade(engine)
-    assert set(sa.inspect(engine).get_table_names()) == {"alembic_version", "evaluations", "evaluation_policies"}
+    assert set(sa.inspect(engine).get_table_names()) == {"alembic_version", "evaluations", "evaluation_policies",
+                                                         "api_keys", "reviews", "audit_events", "web_sessions"}
     engine.dispose()
 
 

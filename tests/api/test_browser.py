@@ -1,0 +1,135 @@
+"""The review page in a real browser: headless Chromium (Debian's ``chromium`` and ``chromium-driver``) driven
+through Selenium against ``tms-eligibility serve``: sign in, open the queue, open an evaluation, override it
+with a reason, and see the status change; the audit trail records exactly that.
+
+Selenium is given both binaries, so its manager never looks for (or downloads) a browser or driver. The
+test skips when they are missing, except under CI (``CI`` set), where it fails: ``.ci/run`` installs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import example
+from .test_serve import request, serving
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+         "--window-size=1366,900")
+
+webdriver = pytest.importorskip("selenium.webdriver") if not os.environ.get("CI") else __import__(
+    "selenium.webdriver", fromlist=["webdriver"])
+
+
+@pytest.fixture
+def browser(tmp_path):
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"missing {missing}: .ci/run installs chromium and chromium-driver")
+        pytest.skip(f"missing {missing}: apt-get install chromium chromium-driver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER,
+                                                               log_output=str(tmp_path / "chromedriver.log")))
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)  # find_element waits for a page that is still loading after a click
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a_reason(database, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from .test_serve import first_run_keys
+
+    with serving(database, tmp_path) as (base, log):
+        keys = first_run_keys(log)
+        intake = {"Authorization": keys["intake"]}
+        status, _, body = request(base, "POST", "/v1/evaluations", example("classic-trd"), intake)
+        assert status == 201
+        evaluation_id = json.loads(body)["id"]
+
+        # Sign in, by keyboard: type the key and press Enter.
+        browser.get(f"{base}/review/")
+        assert browser.current_url.endswith("/review/sign-in")
+        key_field = browser.find_element(By.ID, "key")
+        key_field.send_keys(keys["clinician"].removeprefix("Bearer "), Keys.ENTER)
+        wait = WebDriverWait(browser, 15)
+        wait.until(until.url_contains("/review/queue"))
+        cookie = browser.get_cookie("tms_review")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+        # The queue: one pending row, with the reference, its determination and status.
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
+        assert len(rows) == 1
+        assert "referral-1001" in rows[0].text and "Meets criteria" in rows[0].text and "Pending" in rows[0].text
+        browser.save_screenshot(str(tmp_path / "queue.png"))
+        rows[0].find_element(By.LINK_TEXT, "referral-1001").click()
+        wait.until(until.url_contains(f"/review/evaluations/{evaluation_id}"))
+
+        # The evaluation: the criteria, the trial evidence as rows, the measures.
+        assert browser.find_element(By.ID, "review-status").text == "Pending review"
+        page = browser.find_element(By.TAG_NAME, "main").text
+        assert "At least one failed adequate antidepressant trial in the current episode" in page
+        trial_rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "table.evidence tbody tr")]
+        assert any("sertraline" in r and "150 mg" in r and "10" in r and "no response" in r for r in trial_rows)
+        assert "Maudsley Staging Method" in page and "Thase–Rush stage" in page
+
+        # Override with a reason.
+        browser.find_element(By.CSS_SELECTOR, "input[name=decision][value=override]").click()
+        Select(browser.find_element(By.ID, "determination-field")).select_by_value("insufficient_information")
+        browser.find_element(By.ID, "reason-field").send_keys("Adherence to venlafaxine is not documented.")
+        browser.find_element(By.CSS_SELECTOR, "form.review-form button[type=submit]").click()
+        wait.until(until.url_contains("recorded=1"))
+
+        assert browser.find_element(By.ID, "review-status").text == "Overridden"
+        assert "Review 1 recorded." in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        current = browser.find_element(By.CSS_SELECTOR, "#review .review-entry").text
+        assert "Insufficient information" in current and "local clinician (first run)" in current
+        assert "Adherence to venlafaxine is not documented." in current
+        browser.execute_script("document.getElementById('review').scrollIntoView()")
+        browser.save_screenshot(str(tmp_path / "overridden.png"))
+        browser.set_window_size(1366, 4000)
+        browser.execute_script("window.scrollTo(0, 0)")
+        browser.save_screenshot(str(tmp_path / "evaluation-full.png"))
+
+        # Back in the queue, pending no longer lists it; "Overridden" does.
+        browser.find_element(By.LINK_TEXT, "← Review queue").click()
+        wait.until(until.url_contains("/review/queue"))
+        assert browser.find_element(By.CSS_SELECTOR, "p.empty").text == "No evaluations match."
+        Select(browser.find_element(By.ID, "status")).select_by_value("overridden")
+        browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        wait.until(until.url_contains("status=overridden"))
+        assert "Overridden" in browser.find_element(By.CSS_SELECTOR, "table.queue tbody tr").text
+
+        # The API shows the same review, and the audit trail what the browser did, in order.
+        evaluation = json.loads(request(base, "GET", f"/v1/evaluations/{evaluation_id}", headers=intake)[2])
+        assert evaluation["review"]["status"] == "overridden"
+        assert evaluation["review"]["reason"] == "Adherence to venlafaxine is not documented."
+        trail = json.loads(request(base, "GET", "/v1/audit?limit=100", headers={"Authorization": keys["admin"]})[2])
+        page_rows = [(r["action"], r["evaluation_id"], r["review_number"]) for r in reversed(trail["items"])
+                     if r["channel"] == "page"]
+        assert page_rows == [("session.start", None, None), ("evaluation.list", None, None),
+                             ("evaluation.read", evaluation_id, None), ("evaluation.review", evaluation_id, 1),
+                             ("evaluation.read", evaluation_id, None), ("evaluation.list", None, None),
+                             ("evaluation.list", None, None)]
+        assert "venlafaxine" not in json.dumps(trail)
+    print(f"screenshots: {tmp_path}")
