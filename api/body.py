@@ -100,3 +100,13 @@ def json_body() -> tuple[object, bytes, str]:
     if _SUSPECT_ESCAPE.search(text) and _bad_strings(document):
         raise Problem(400, "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff).")
     return document, raw, text
+
+
+def refuse_nul_in_url() -> None:
+    """``before_request``: a path or query string holding a NUL character (``%00``) is a 400 problem.
+
+    No id, filter or cursor needs one, and PostgreSQL refuses NUL in any text parameter, so a NUL that
+    reached a query (an audit filter, a key id, a queue filter) was a 500 there and a miss on SQLite.
+    """
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise Problem(400, "The URL holds a NUL character (%00).")
