@@ -19,7 +19,8 @@ connection count, p99 at 8 connections <= 2x the baseline's, no errors, no non-2
 
 ``--profile SECONDS`` then samples one worker of each server with py-spy while wrk drives that server
 at 8 connections, and prints where a worker's time goes. ``--keys`` sends a new Idempotency-Key with
-every request (one more indexed lookup per request). ``TMS_API_KEY`` is sent as a bearer token.
+every request (one more indexed lookup per request). Every request carries an intake key, made in the
+service's database with ``tms-eligibility keys create`` (or ``TMS_API_KEY`` if set); the baseline ignores it.
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and, for ``--profile``, ``py-spy`` (pip).
 """
 
@@ -129,6 +130,15 @@ def wrk(port: int, connections: int, seconds: float, threads: int, env: dict[str
     return result
 
 
+def intake_key(env: dict[str, str]) -> str:
+    """A new intake key in the service's database (migrated first), made with the service's own command."""
+    done = subprocess.run([sys.executable, "-m", "api", "keys", "create", "--role", "intake", "--name",
+                           "HTTP benchmark"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        sys.exit(f"could not make an API key:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def machine() -> str:
     model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                   if ln.startswith("model name")), platform.machine())
@@ -209,10 +219,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="tms-http-bench-"))
     bodies = tmp / "mix.jsonl"
     bodies.write_text("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in workload.generate(args.count)))
-    wrk_env = {**os.environ, "TMS_BENCH_BODIES": str(bodies), "TMS_BENCH_KEYS": "1" if args.keys else "0"}
     database = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     common = {k: v for k, v in os.environ.items() if not k.startswith("TMS_") and k != "DATABASE_URL"}
     common["TMS_INSTANCE_PATH"] = str(tmp)
+    api_key = os.environ.get("TMS_API_KEY") or intake_key({**common, "DATABASE_URL": database})
+    wrk_env = {**os.environ, "TMS_BENCH_BODIES": str(bodies), "TMS_BENCH_KEYS": "1" if args.keys else "0",
+               "TMS_API_KEY": api_key}
     service = Server("service", [sys.executable, "-m", "api", "serve"],
                      {**common, "DATABASE_URL": database, "TMS_PORT": str(free_port())}, "/readyz",
                      tmp / "service.log")

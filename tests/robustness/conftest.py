@@ -1,13 +1,12 @@
-"""Fixtures for the robustness tests: the API suite's databases and apps, an optional API key, a served gunicorn.
+"""Fixtures for the robustness tests: the API suite's databases and apps, and a served gunicorn.
 
 The ``database``, ``make_app``, ``app`` and ``client`` fixtures are the API suite's own (every test that uses
-them runs on SQLite and on PostgreSQL). ``auth_headers`` is what every client here sends: an
-``Authorization: Bearer`` header when ``$TMS_API_KEY`` is set, else nothing.
+them runs on SQLite and on PostgreSQL; ``client`` sends an intake key). ``serve`` starts the service on a
+migrated database, makes an API key of a role there and sends it as ``Authorization: Bearer`` with every
+request.
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -20,22 +19,17 @@ from tests.api.conftest import (  # noqa: F401  (fixtures, re-exported for this 
     postgres_url,
 )
 
-from .serving import Served
-
-
-@pytest.fixture(scope="session")
-def auth_headers() -> dict[str, str]:
-    """The headers that authenticate a client: ``Authorization: Bearer $TMS_API_KEY`` when it is set."""
-    key = os.environ.get("TMS_API_KEY")
-    return {"Authorization": f"Bearer {key}"} if key else {}
+from .serving import Served, issue_key
 
 
 @pytest.fixture
-def serve(tmp_path, auth_headers):
-    """Start ``python -m api serve`` (gunicorn) on ``database_url`` with some settings; stop it after the test."""
+def serve(tmp_path):
+    """Start ``python -m api serve`` (gunicorn) on a migrated ``database_url`` with some settings, its requests
+    sent with a new key of ``role``; stop it after the test."""
     started = []
 
-    def start(database_url: str, **settings) -> Served:
+    def start(database_url: str, role: str = "intake", **settings) -> Served:
+        auth_headers = {"Authorization": f"Bearer {issue_key(database_url, role)}"}
         served = Served(database_url, tmp_path / f"server-{len(started)}", auth_headers, **settings)
         started.append(served)
         served.start()

@@ -20,6 +20,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def issue_key(database_url: str, role: str = "intake") -> str:
+    """A new API key of ``role`` in the (migrated) database at ``database_url``."""
+    from api import access
+    from api.storage import Store, create_engine
+
+    store = Store(create_engine(database_url))
+    try:
+        return access.create_key(store, f"robustness tests ({role})", role, channel="cli")[1]
+    finally:
+        store.engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
