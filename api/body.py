@@ -103,10 +103,13 @@ def json_body() -> tuple[object, bytes, str]:
 
 
 def refuse_nul_in_url() -> None:
-    """``before_request``: a path or query string holding a NUL character (``%00``) is a 400 problem.
+    """``before_request``: a path holding a NUL character (``%00``) is a 404 problem (no resource has such a
+    name), a query string holding one a 400.
 
     No id, filter or cursor needs one, and PostgreSQL refuses NUL in any text parameter, so a NUL that
     reached a query (an audit filter, a key id, a queue filter) was a 500 there and a miss on SQLite.
     """
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
-        raise Problem(400, "The URL holds a NUL character (%00).")
+    if "\x00" in request.path:
+        raise Problem(404, "Nothing is at this path: it holds a NUL character (%00).")
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise Problem(400, "The query string holds a NUL character (%00).")
