@@ -15,6 +15,7 @@ import eligibility
 
 from . import access, admin, docs, evaluations, health, logs, migrate, openapi, page, policies, reviews
 from . import config as settings
+from .body import refuse_nul_in_url
 from .errors import register_error_handlers
 from .service import EXTENSION, Service, dumps
 from .storage import Store, create_engine
@@ -39,6 +40,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     service = app.extensions[EXTENSION] = Service(library, library.schema(), store, migrate.head())
 
     logs.init_app(app)
+    app.before_request(refuse_nul_in_url)  # after logs (a problem carries the request id), before any lookup
     access.init_app(app)  # after logs: a refusal carries the request id
     register_error_handlers(app)
     api = openapi.OpenApi(app)

@@ -13,6 +13,7 @@ import json
 import re
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import Problem
 
@@ -77,7 +78,13 @@ def json_body() -> tuple[object, bytes, str]:
     if coding not in ("", "identity"):
         raise Problem(415, "Send the body without a Content-Encoding (no gzip or deflate).",
                       headers={"Accept-Encoding": "identity"})
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH, also for chunked bodies
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH when Content-Length says so
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit and \
+            request.environ["wsgi.input"].read(1):
+        # A chunked body is cut at the limit without an error (werkzeug's LimitedStream stops there): past it,
+        # another byte means the body was larger, never a shorter body to evaluate.
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise Problem(400, "The request body is empty; send the submission as a JSON object.")
     try:
@@ -93,3 +100,16 @@ def json_body() -> tuple[object, bytes, str]:
     if _SUSPECT_ESCAPE.search(text) and _bad_strings(document):
         raise Problem(400, "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff).")
     return document, raw, text
+
+
+def refuse_nul_in_url() -> None:
+    """``before_request``: a path holding a NUL character (``%00``) is a 404 problem (no resource has such a
+    name), a query string holding one a 400.
+
+    No id, filter or cursor needs one, and PostgreSQL refuses NUL in any text parameter, so a NUL that
+    reached a query (an audit filter, a key id, a queue filter) was a 500 there and a miss on SQLite.
+    """
+    if "\x00" in request.path:
+        raise Problem(404, "Nothing is at this path: it holds a NUL character (%00).")
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise Problem(400, "The query string holds a NUL character (%00).")

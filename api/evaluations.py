@@ -41,8 +41,9 @@ _IDEMPOTENCY_KEY_DOC = {
 }
 _REQUEST_ID_DOC = {
     "name": "X-Request-Id", "in": "header", "required": False,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:/+=@-]{1,128}$"},
-    "description": "Echoed in the response and logs; a new one is made when absent or malformed.",
+    "schema": {"type": "string"},
+    "description": "Echoed in the response and logs when it is 1 to 128 characters of `[A-Za-z0-9._:/+=@-]`; any "
+                   "other value is not refused but replaced by a new id, as is a missing one.",
 }
 
 

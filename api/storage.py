@@ -227,7 +227,9 @@ def create_engine(url: str, sqlite_busy_timeout: float = 30.0) -> sa.Engine:
     is_sqlite = sa.make_url(url).get_backend_name() == "sqlite"
     connect_args = {"timeout": sqlite_busy_timeout} if is_sqlite else {}
     # hide_parameters: a failing statement's message must never carry a submission into a log.
-    engine = sa.create_engine(url, hide_parameters=True, connect_args=connect_args)
+    # pool_pre_ping (a server, not SQLite): a pooled connection that a database restart left dead is replaced
+    # when it is checked out, rather than failing the request that draws it with a 503.
+    engine = sa.create_engine(url, hide_parameters=True, connect_args=connect_args, pool_pre_ping=not is_sqlite)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
