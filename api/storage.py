@@ -267,19 +267,80 @@ def audit_policies(policies: list[dict]) -> str:
                       separators=(",", ":"))
 
 
+class _Prepared:
+    """One statement compiled once for the engine's dialect and run on the pool's DBAPI connection.
+
+    SQLAlchemy's per-execution machinery costs about ten times the statement itself on SQLite (measured:
+    a key lookup 490 µs through a Core connection, 28 µs this way). The two statements every request
+    runs (a key lookup; an evaluation's inserts) therefore go straight to the DBAPI cursor, with the
+    SQL, parameter order and value conversions still produced by SQLAlchemy from the same tables.
+    """
+
+    def __init__(self, statement, dialect, columns: list[sa.Column]):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = bool(compiled.positiontup)
+        self.names = list(compiled.positiontup or compiled.binds)
+        by_name = {c.key: c for c in columns}
+        self.processors = {name: processor for name in self.names
+                           if name in by_name and (processor := by_name[name].type.bind_processor(dialect))}
+
+    def params(self, values: dict):
+        converted = {name: values.get(name) for name in self.names}
+        for name, processor in self.processors.items():
+            if converted[name] is not None:
+                converted[name] = processor(converted[name])
+        return tuple(converted[name] for name in self.names) if self.positional else converted
+
+
+def _insert(table: sa.Table, dialect) -> _Prepared:
+    columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is True) and c.server_default is None]
+    statement = table.insert().values({c.key: sa.bindparam(c.key) for c in columns})
+    return _Prepared(statement, dialect, columns)
+
+
 class Store:
     """Everything the service keeps in its database; every method is one short transaction."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-        # Single-statement reads on the hot path (a request's key, a page's session) need no transaction:
-        # in autocommit they cost one round trip instead of BEGIN, SELECT and ROLLBACK. Same pool.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        dialect = engine.dialect
+        self._dbapi = dialect.dbapi
+        k = api_keys.c
+        self._principal = _Prepared(sa.select(k.id, k.role, k.name).where(
+            k.key_hash == sa.bindparam("key_hash"), k.revoked_at.is_(None)), dialect, [k.key_hash])
+        self._inserts = {t.name: _insert(t, dialect) for t in (evaluations, evaluation_policies, audit_events)}
 
-    def _run(self, work, *, write: bool = False, autocommit: bool = False):
+    def _raw(self, work, *, write: bool = False):
+        """Run ``work(cursor)`` on a pooled DBAPI connection, committing if ``write``; map its errors as ``_run``."""
+        dbapi = self._dbapi
         try:
-            with (self.engine.begin() if write else
-                  (self._autocommit if autocommit else self.engine).connect()) as conn:
+            connection = self.engine.raw_connection()
+        except DBAPIError as exc:  # SQLAlchemy wraps some connect errors (e.g. a failed pre-ping) ...
+            raise DatabaseUnavailable(type(exc.orig).__name__ if exc.orig else type(exc).__name__) from exc
+        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:  # ... and passes the driver's through
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+        try:
+            cursor = connection.cursor()
+            try:
+                result = work(cursor)
+            finally:
+                cursor.close()
+            if write:
+                connection.commit()
+            return result
+        except dbapi.IntegrityError:
+            connection.rollback()
+            raise
+        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+            connection.invalidate(exc)  # the connection may be dead: never hand it to the next request
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+        finally:
+            connection.close()  # back to the pool, which rolls back anything left open
+
+    def _run(self, work, *, write: bool = False):
+        try:
+            with (self.engine.begin() if write else self.engine.connect()) as conn:
                 return work(conn)
         except IntegrityError:
             raise
@@ -299,15 +360,20 @@ class Store:
                "request_id": new.request_id, "idempotency_key": new.idempotency_key,
                "body_digest": new.body_digest, "submission": new.submission, "result": new.result}
 
-        def work(conn):
-            conn.execute(evaluations.insert(), row)
-            conn.execute(evaluation_policies.insert(), [{"evaluation_id": new.id, **p} for p in new.policies])
+        inserts = self._inserts
+
+        def work(cursor):
+            insert = inserts["evaluations"]
+            cursor.execute(insert.sql, insert.params(row))
+            insert = inserts["evaluation_policies"]
+            cursor.executemany(insert.sql, [insert.params({"evaluation_id": new.id, **p}) for p in new.policies])
             if audit is not None:
-                conn.execute(audit_events.insert(), audit)
+                insert = inserts["audit_events"]
+                cursor.execute(insert.sql, insert.params(audit))
 
         try:
-            self._run(work, write=True)
-        except IntegrityError:
+            self._raw(work, write=True)
+        except self._dbapi.IntegrityError:
             if new.idempotency_key is not None and (stored := self.by_key(new.idempotency_key)) is not None:
                 raise DuplicateKey(stored) from None
             raise
@@ -446,10 +512,10 @@ class Store:
 
     def principal(self, key_hash: str) -> Principal | None:
         """The unrevoked key with this hash: one indexed lookup, so a revocation counts at the next request."""
-        k = api_keys.c
-        stmt = sa.select(k.id, k.role, k.name).where(k.key_hash == key_hash, k.revoked_at.is_(None))
-        row = self._run(lambda conn: conn.execute(stmt).first(), autocommit=True)
-        return None if row is None else Principal(row.id, row.role, row.name)
+        select = self._principal
+        row = self._raw(lambda cursor: cursor.execute(select.sql, select.params({"key_hash": key_hash}))
+                        and cursor.fetchone())
+        return None if row is None else Principal(*row)
 
     def add_key(self, record: KeyRecord, key_hash: str, audit: dict) -> None:
         row = {"id": record.id, "name": record.name, "role": record.role, "key_hash": key_hash,
@@ -510,7 +576,7 @@ class Store:
         stmt = (sa.select(k.id, k.role, k.name, s.csrf_token, s.expires_at)
                 .join_from(web_sessions, api_keys, s.key_id == k.id)
                 .where(s.token_hash == token_hash, s.expires_at > now, k.revoked_at.is_(None)))
-        row = self._run(lambda conn: conn.execute(stmt).first(), autocommit=True)
+        row = self._run(lambda conn: conn.execute(stmt).first())
         return None if row is None else SessionRecord(Principal(row.id, row.role, row.name), row.csrf_token,
                                                       _utc(row.expires_at))
 

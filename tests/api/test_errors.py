@@ -142,17 +142,17 @@ def test_an_unexpected_exception_is_a_500_problem(client, monkeypatch):
 
 
 def test_a_crash_between_the_two_inserts_leaves_no_partial_row(app, client, monkeypatch):
-    from api import storage
+    store = app.extensions["tms-eligibility"].store
 
-    real = storage.evaluation_policies
+    class Exploding:  # the per-policy insert, which runs after the evaluation row was written
+        sql = "never run"
 
-    class Exploding:
-        def insert(self):
+        def params(self, values):
             raise RuntimeError("crash after the evaluation row was written")
 
-    monkeypatch.setattr(storage, "evaluation_policies", Exploding())
+    monkeypatch.setitem(store._inserts, "evaluation_policies", Exploding())
     assert_problem(post(client, example("classic-trd")), 500)
-    monkeypatch.setattr(storage, "evaluation_policies", real)
+    monkeypatch.undo()
     assert rows(app) == {"evaluations": 0, "evaluation_policies": 0}
 
 
