@@ -423,6 +423,10 @@ class _Checker:
         for name in template.names:
             if name not in self.text_names:
                 self.problem(where, f"unknown placeholder {{{name}}}{_suggest(name, self.text_names)}")
+        if template.names and all(name in self.static_texts for name in template.names):
+            # Only parameters and code sets: the words are the same for every submission, so fill them now.
+            words = template.render(self.static_texts.__getitem__)
+            return Template(words, (), words)
         return template
 
     def _title(self, text: str, where: str) -> str:
