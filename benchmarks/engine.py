@@ -1,21 +1,26 @@
 """Engine benchmark: evaluations per second on one core and p50/p99 latency, per policy.
 
     python benchmarks/engine.py [--seconds 3] [--count 1000] [--json]
+    python benchmarks/engine.py --profile      # where an evaluation of tms-clinical spends its time
 
 Submissions come from ``workload.generate`` (seeded) and are validated once, before timing:
 what is timed is ``Library.evaluate`` of a validated submission, i.e. summary facts,
 durable-rules firing and the explained result, not marshmallow. Each figure runs the whole
 mix round-robin for ``--seconds``; latency is the distribution of single evaluations over one
 further pass of the mix. The process is pinned to one CPU. The naive design of ``naive.py``
-runs the same mix in the same process as the reference, and must agree on every determination.
+runs the same mix in the same process as the reference, and must agree on every determination;
+so must the "decision only" row, the engine's own facts and rules without any explanation, which
+shows what the reasons, evidence and measures cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
+import pstats
 import statistics
 import sys
 import time
@@ -28,6 +33,8 @@ import naive  # noqa: E402
 import workload  # noqa: E402
 
 from eligibility import load_library  # noqa: E402
+from eligibility.evaluation import all_of, any_of, determine  # noqa: E402
+from eligibility.facts import summarise  # noqa: E402
 
 
 def pin_to_one_cpu() -> str:
@@ -62,16 +69,75 @@ def measure(evaluate, items, seconds: float) -> dict:
             "p99_us": latencies[int(len(latencies) * 0.99)] / 1000, "mean_us": statistics.fmean(latencies) / 1000}
 
 
+def decision_only(library, policy_id: str):
+    """The determination alone: the same summary fact and the same rules fired by durable-rules, but no
+    reason, evidence, missing information, cautions or measures. Not a product path; it shows what the
+    explanation costs beside the decision, and must agree with ``Library.evaluate`` on every submission."""
+    policy, fire, catalogue = library.policy(policy_id), library.ruleset(policy_id).fire, library.catalogue
+
+    def decide(sub) -> str:
+        summary = summarise(sub, policy.facts, catalogue, policy.fact_fields)
+        status = {policy.rules[name].target: policy.rules[name].status
+                  for name in fire(summary.fact) if name in policy.rules}
+        pairs = []
+        for criterion in policy.criteria:
+            if criterion.combine is None:
+                pairs.append((criterion.kind_value, status[(criterion.id, None)]))
+            else:
+                combine = any_of if criterion.combine == "any_of" else all_of
+                pairs.append((criterion.kind_value, combine(status[(criterion.id, leaf.id)]
+                                                            for leaf in criterion.leaves)))
+        return determine(pairs).value
+
+    return decide
+
+
+# The stages of an evaluation, by the functions that do them (cumulative time, so nested calls count
+# once, in their stage): summary facts, durable-rules, the explained criteria, the staging measures.
+STAGES = {
+    "summary facts (facts.summarise)": ("facts.py", "summarise"),
+    "durable-rules assert, fire, retract (engine.fire)": ("engine.py", "fire"),
+    "reasons, evidence, missing information (evaluation._criterion_result)": ("evaluation.py", "_criterion_result"),
+    "staging measures (evaluation.measures)": ("evaluation.py", "measures"),
+}
+
+
+def profile(library, subs, rounds: int = 3) -> None:
+    """Print the share of each stage of ``Library.evaluate`` over ``rounds`` passes of the mix, under cProfile
+    (which inflates every function call alike, so compare the shares, not the absolute times)."""
+    for sub in subs:
+        library.evaluate(sub)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        for sub in subs:
+            library.evaluate(sub)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(tt for (_, _, tt, _, _) in stats.values())
+    print(f"{rounds * len(subs):,} evaluations of tms-clinical under cProfile; share of the time in each stage:")
+    for label, (filename, function) in STAGES.items():
+        cumulative = sum(ct for (file, _, name), (_, _, _, ct, _) in stats.items()
+                         if file.endswith(filename) and name == function)
+        print(f"  {cumulative / total:6.1%}  {label}")
+    print("  the rest: Library.evaluate's loop, the determination, the result's dictionaries")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile tms-clinical's evaluations instead")
     args = parser.parse_args()
 
     pinned = pin_to_one_cpu()
     library = load_library()
     documents = workload.generate(args.count)
+    if args.profile:
+        profile(library, [library.load({**d, "policies": ["tms-clinical"]}) for d in documents])
+        return
     ids = sorted(library.policies, key=lambda p: (p != "tms-clinical", p))
     rows = {}
     for policy_id in ids:
@@ -85,6 +151,9 @@ def main() -> None:
     reference = naive.NaiveEngine()
     disagreements = sum(library.evaluate(s).results[0]["determination"] != reference.evaluate(s) for s in clinical)
     rows["naive design (tms-clinical)"] = measure(reference.evaluate, clinical, args.seconds)
+    decide = decision_only(library, "tms-clinical")
+    disagreements += sum(library.evaluate(s).results[0]["determination"] != decide(s) for s in clinical)
+    rows["decision only, unexplained (tms-clinical)"] = measure(decide, clinical, args.seconds)
     ratio = rows["tms-clinical"]["per_second"] / rows["naive design (tms-clinical)"]["per_second"]
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
@@ -93,10 +162,11 @@ def main() -> None:
                           "ratio_to_naive": ratio, "naive_disagreements": disagreements}, indent=2))
         return
     print(f"{machine}; {pinned}; mix of {args.count} submissions; {args.seconds:g} s per row")
-    print(f"{'':34} {'evaluations/s':>14} {'p50 µs':>9} {'p99 µs':>9}")
+    print(f"{'':42} {'evaluations/s':>14} {'p50 µs':>9} {'p99 µs':>9}")
     for name, row in rows.items():
-        print(f"{name:34} {row['per_second']:14,.0f} {row['p50_us']:9.1f} {row['p99_us']:9.1f}")
-    print(f"tms-clinical vs the naive design: {ratio:.1f}x; determinations that disagree: {disagreements}")
+        print(f"{name:42} {row['per_second']:14,.0f} {row['p50_us']:9.1f} {row['p99_us']:9.1f}")
+    print(f"tms-clinical vs the naive design: {ratio:.1f}x; determinations that disagree "
+          f"(naive or decision-only vs the engine): {disagreements}")
 
 
 if __name__ == "__main__":
