@@ -159,7 +159,7 @@ def main() -> None:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     if args.json:
         print(json.dumps({"machine": machine, "pinned": pinned, "mix": args.count, "rows": rows,
-                          "ratio_to_naive": ratio, "naive_disagreements": disagreements}, indent=2))
+                          "ratio_to_naive": ratio, "disagreements": disagreements}, indent=2))
         return
     print(f"{machine}; {pinned}; mix of {args.count} submissions; {args.seconds:g} s per row")
     print(f"{'':42} {'evaluations/s':>14} {'p50 µs':>9} {'p99 µs':>9}")
