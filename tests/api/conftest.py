@@ -14,7 +14,6 @@ import json
 import os
 import re
 import uuid
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -26,7 +25,7 @@ from referencing.jsonschema import DRAFT202012
 from api import access, create_app, migrate
 from api.storage import APPEND_ONLY, create_engine, metadata
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"  # ../shared beside the checkout
+from ..support import EXAMPLES
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
