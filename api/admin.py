@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
@@ -17,7 +15,7 @@ from .access import requires
 from .body import json_body
 from .errors import Problem
 from .schemas import AuditArgsSchema, AuditListSchema, KeyListSchema, KeyRequestSchema, KeySchema, NewKeySchema
-from .service import NO_STORE, dumps, service
+from .service import NEXT_LINK_HEADER, NO_STORE, dumps, next_link, page_of, service
 from .storage import KeyRecord
 
 JSON = "application/json"
@@ -104,9 +102,7 @@ class Audit(MethodView):
                                "review-page session and refused attempt (403): ids, never clinical content. "
                                "`tms-eligibility audit export` writes every row as JSON lines.")
     @audit_blp.arguments(AuditArgsSchema, location="query", as_kwargs=True)
-    @audit_blp.response(200, AuditListSchema, headers={
-        "Link": {"description": 'RFC 8288 `<...>; rel="next"` when there is a next page.',
-                 "schema": {"type": "string"}}})
+    @audit_blp.response(200, AuditListSchema, headers=NEXT_LINK_HEADER)
     @audit_blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self, limit: int, cursor: str | None = None, evaluation_id: str | None = None,
             actor_key_id: str | None = None, action: str | None = None):
@@ -114,12 +110,7 @@ class Audit(MethodView):
         rows = store.audit_page(limit + 1, int(cursor) if cursor else None, evaluation_id=evaluation_id,
                                 actor_key_id=actor_key_id, action=action)
         store.audit(audit.event("audit.read", status=200))
-        page, more = rows[:limit], len(rows) > limit
-        next_cursor = str(page[-1]["seq"]) if more else None
-        headers = {}
-        if next_cursor:
-            query = {"limit": limit, "cursor": next_cursor, "evaluation_id": evaluation_id,
-                     "actor_key_id": actor_key_id, "action": action}
-            headers["Link"] = f'<{audit_blp.url_prefix}?{urlencode({k: v for k, v in query.items() if v})}>; ' \
-                              'rel="next"'
+        page, next_cursor = page_of(rows, limit, lambda row: row["seq"])
+        headers = next_link(audit_blp.url_prefix, limit=limit, cursor=next_cursor, evaluation_id=evaluation_id,
+                            actor_key_id=actor_key_id, action=action)
         return _json({"items": [audit.wire(r) for r in page], "next_cursor": next_cursor}, **headers)

@@ -7,7 +7,6 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from flask import g, request
 from flask.views import MethodView
@@ -22,7 +21,7 @@ from .body import json_body
 from .errors import Problem
 from .reviews import body as evaluation_body
 from .schemas import EvaluationListSchema, EvaluationSchema, QueueArgsSchema, submission_doc_schema
-from .service import EVALUATION_ID, NO_STORE, dumps, service
+from .service import EVALUATION_ID, NEXT_LINK_HEADER, NO_STORE, dumps, next_link, page_of, service
 from .storage import DuplicateKey, NewEvaluation, Stored, audit_policies
 
 blp = Blueprint("evaluations", __name__, url_prefix="/v1/evaluations",
@@ -127,26 +126,21 @@ class Evaluations(MethodView):
                          "determination.",
              parameters=[_REQUEST_ID_DOC])
     @blp.arguments(QueueArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, EvaluationListSchema, headers={
-        "Link": {"description": 'RFC 8288 `<...>; rel="next"` when there is a next page.',
-                 "schema": {"type": "string"}}})
+    @blp.response(200, EvaluationListSchema, headers=NEXT_LINK_HEADER)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self, limit: int, review_status: str | None = None, cursor: str | None = None,
             policy: str | None = None, determination: str | None = None):
         items = service().store.queue(review_status, limit + 1, int(cursor) if cursor else None, policy=policy,
                                       determination=determination,
                                       audit=audit.event("evaluation.list", status=200))
-        page, more = items[:limit], len(items) > limit
-        next_cursor = str(page[-1].seq) if more else None
+        page, next_cursor = page_of(items, limit, lambda item: item.seq)
         body = {"items": [{"id": i.id, "created_at": i.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                            "as_of": i.as_of.isoformat(), "reference": i.reference,
                            "review": {"status": i.review_status}, "policies": i.policies} for i in page],
                 "next_cursor": next_cursor}
-        headers = {"Cache-Control": NO_STORE}
-        if next_cursor:
-            query = {"limit": limit, "cursor": next_cursor, "review_status": review_status, "policy": policy,
-                     "determination": determination}
-            headers["Link"] = f'<{blp.url_prefix}?{urlencode({k: v for k, v in query.items() if v})}>; rel="next"'
+        headers = {"Cache-Control": NO_STORE, **next_link(blp.url_prefix, limit=limit, cursor=next_cursor,
+                                                           review_status=review_status, policy=policy,
+                                                           determination=determination)}
         return Response(dumps(body), status=200, content_type=JSON, headers=headers)
 
 

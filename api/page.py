@@ -23,7 +23,7 @@ from werkzeug import Response
 from . import access, audit, reviews
 from .errors import Problem
 from .schemas import DETERMINATIONS, REVIEW_STATUSES
-from .service import EVALUATION_ID, NO_STORE, service
+from .service import EVALUATION_ID, NO_STORE, page_of, service
 from .storage import DatabaseUnavailable
 
 bp = Blueprint("review_page", __name__, url_prefix="/review", template_folder="templates")
@@ -341,11 +341,11 @@ def queue():
     items = service().store.queue(None if status == "all" else status, limit + 1, cursor, policy=policy,
                                   determination=determination,
                                   audit=audit.event("evaluation.list", status=200, channel="page"))
-    page, more = items[:limit], len(items) > limit
+    page, next_cursor = page_of(items, limit, lambda item: item.seq)
     older = None
-    if more:
+    if next_cursor:
         older = url_for("review_page.queue", status=status, policy=policy or "", determination=determination or "",
-                        cursor=page[-1].seq)
+                        cursor=next_cursor)
     return _page("queue.html", items=page, older=older, chosen_status=status, policy=policy,
                  determination=determination,
                  policies=list(library.policies.values()), statuses=REVIEW_STATUSES, determinations=DETERMINATIONS)
