@@ -2,6 +2,7 @@
 
     python benchmarks/engine.py [--seconds 3] [--count 1000] [--json]
     python benchmarks/engine.py --profile      # where an evaluation of tms-clinical spends its time
+    python benchmarks/engine.py --sessions     # a reused durable-rules session against a fresh one per fire
 
 Submissions come from ``workload.generate`` (seeded) and are validated once, before timing:
 what is timed is ``Library.evaluate`` of a validated submission, i.e. summary facts,
@@ -24,6 +25,7 @@ import pstats
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,6 +94,29 @@ def decision_only(library, policy_id: str):
     return decide
 
 
+def session_cost(library, subs, rounds: int = 3) -> None:
+    """Print the cost of ``Ruleset.fire`` (assert, fire, retract in the ruleset's one reused session) beside
+    the same with a new session for every fact, deleted afterwards: the design the engine does not take."""
+    import durable_rules_engine  # the benchmark reaches past the adapter on purpose, as naive.py does
+
+    policy, ruleset = library.policy("tms-clinical"), library.ruleset("tms-clinical")
+    facts = [summarise(sub, policy.facts, library.catalogue, policy.fact_fields).fact for sub in subs]
+    for fact in facts:
+        ruleset.fire(fact)
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for fact in facts:
+            ruleset.fire(fact)
+        reused = (time.perf_counter() - started) / len(facts) * 1e6
+        started = time.perf_counter()
+        for fact in facts:
+            ruleset._sid = uuid.uuid4().hex  # what _reset does after a fault: the next fact opens a new session
+            ruleset.fire(fact)
+            durable_rules_engine.delete_state(ruleset._handle, ruleset._sid)
+        fresh = (time.perf_counter() - started) / len(facts) * 1e6
+        print(f"reused session {reused:6.1f} µs per fire; a new session per fire, deleted after, {fresh:6.1f} µs")
+
+
 # The stages of an evaluation, by the functions that do them (cumulative time, so nested calls count
 # once, in their stage): summary facts, durable-rules, the explained criteria, the staging measures.
 STAGES = {
@@ -130,13 +155,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile tms-clinical's evaluations instead")
+    parser.add_argument("--sessions", action="store_true", help="time a reused session against a new one per fire")
     args = parser.parse_args()
 
     pinned = pin_to_one_cpu()
     library = load_library()
     documents = workload.generate(args.count)
-    if args.profile:
-        profile(library, [library.load({**d, "policies": ["tms-clinical"]}) for d in documents])
+    if args.profile or args.sessions:
+        clinical = [library.load({**d, "policies": ["tms-clinical"]}) for d in documents]
+        (profile if args.profile else session_cost)(library, clinical)
         return
     ids = sorted(library.policies, key=lambda p: (p != "tms-clinical", p))
     rows = {}
