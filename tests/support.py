@@ -1,4 +1,4 @@
-"""Builders shared by the tests: the shared examples and a classic treatment-resistant case."""
+"""Builders shared by the tests: the shared examples and classic treatment-resistant cases."""
 
 import json
 from functools import cache
@@ -36,6 +36,48 @@ def classic() -> dict:
         ],
         "safety": {"intracranial_metal": False, "cochlear_implant": False, "implanted_neurostimulator": False},
     }
+
+
+# The classic treatment-resistant case that meets every policy, written out here rather than taken from a
+# policy file. It states the TMS history (none), which a description of the case could leave implicit.
+CLASSIC = {
+    "as_of": "2026-11-02",
+    "patient": {"age": 44},
+    "current_episode": {"onset": "2025-11-01", "severity": "severe", "psychotic_features": False, "catatonia": False},
+    "diagnoses": [{"code": "F33.2"}],
+    "scales": [{"instrument": "phq-9", "score": 19, "date": "2026-10-02"},
+               {"instrument": "phq-9", "score": 22, "date": "2026-10-26"}],
+    "medication_trials": [
+        {"drug": "escitalopram", "daily_dose_mg": 20, "duration_weeks": 8, "episode": "current",
+         "outcome": "no_response", "adherence_percent": 90},
+        {"drug": "venlafaxine", "daily_dose_mg": 375, "duration_weeks": 10, "episode": "current",
+         "outcome": "partial_response", "adherence_percent": 90},
+        {"drug": "aripiprazole", "daily_dose_mg": 5, "duration_weeks": 8, "episode": "current", "role": "augmentation",
+         "outcome": "no_response", "adherence_percent": 90},
+    ],
+    "psychotherapy_trials": [{"modality": "cbt", "sessions": 16, "duration_weeks": 16, "episode": "current",
+                              "outcome": "no_response"}],
+    "tms_courses": [],  # no earlier TMS: Noridian tells a new course (20 + 5) from an extension (10 + 6) by it
+    "safety": {field: False for field in (
+        "intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
+        "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
+        "ketamine_or_esketamine_current")},
+    "request": {"kind": "initial", "protocol": "rtms_10hz", "sessions": 25},
+    "ordering_clinician": {"role": "psychiatrist"},
+}
+
+
+def contract_determination(criteria) -> str:
+    """The contract's precedence, spelled out independently of the engine's ``determine``, over
+    (kind, status) pairs as they appear on the wire."""
+    pairs = [(str(kind), str(status)) for kind, status in criteria]
+    if any(kind == "contraindication" and status == "not_met" for kind, status in pairs):
+        return "contraindicated"
+    if any(status == "not_met" for _, status in pairs):
+        return "does_not_meet_criteria"
+    if any(status == "unknown" for _, status in pairs):
+        return "insufficient_information"
+    return "meets_criteria"
 
 
 def resolve(document, pointer: str):

@@ -5,9 +5,9 @@ import itertools
 import pytest
 
 from eligibility.evaluation import all_of, any_of, determine
-from eligibility.model import Determination, Kind, Status
+from eligibility.model import Kind, Status
 
-from .support import classic, example, resolve
+from .support import classic, contract_determination, example, resolve
 
 M, N, U = Status.MET, Status.NOT_MET, Status.UNKNOWN
 
@@ -31,15 +31,7 @@ def test_all_of_is_kleene_and(statuses, expected):
 @pytest.mark.parametrize("combination", list(itertools.product(Kind, Status, Kind, Status)))
 def test_the_determination_follows_the_contract_precedence(combination):
     pairs = [(combination[0], combination[1]), (combination[2], combination[3])]
-    result = determine(pairs)
-    if any(k is Kind.CONTRAINDICATION and s is N for k, s in pairs):
-        assert result is Determination.CONTRAINDICATED
-    elif any(s is N for _, s in pairs):
-        assert result is Determination.DOES_NOT_MEET_CRITERIA
-    elif any(s is U for _, s in pairs):
-        assert result is Determination.INSUFFICIENT_INFORMATION
-    else:
-        assert result is Determination.MEETS_CRITERIA
+    assert determine(pairs).value == contract_determination((k.value, s.value) for k, s in pairs)
 
 
 def test_the_classic_example_meets_the_clinical_criteria(library):

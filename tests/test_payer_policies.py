@@ -15,46 +15,14 @@ from eligibility import InvalidPolicy, load_library
 from eligibility.checks import check_policy
 from eligibility.cli import main
 
+from .support import CLASSIC
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 
 PAYERS = ("cms-lcd-l34998", "cms-lcd-l34522", "cms-lcd-l37086", "aetna-cpb-0469", "cigna-0383", "optum-bh-tms",
           "bcbsa-mp-170", "centene-cp-bh-200")
 ALL = ("tms-clinical", *PAYERS)
-
-# The classic treatment-resistant case, written out here rather than taken from a policy file.
-# It states the TMS history (none), which the description leaves implicit.
-CLASSIC = {
-    "as_of": "2026-11-02",
-    "patient": {"age": 44},
-    "current_episode": {"onset": "2025-11-01", "severity": "severe", "psychotic_features": False, "catatonia": False},
-    "diagnoses": [{"code": "F33.2"}],
-    "scales": [{"instrument": "phq-9", "score": 19, "date": "2026-10-02"},
-               {"instrument": "phq-9", "score": 22, "date": "2026-10-26"}],
-    "medication_trials": [
-        {"drug": "escitalopram", "daily_dose_mg": 20, "duration_weeks": 8, "episode": "current",
-         "outcome": "no_response", "adherence_percent": 90},
-        {"drug": "venlafaxine", "daily_dose_mg": 375, "duration_weeks": 10, "episode": "current",
-         "outcome": "partial_response", "adherence_percent": 90},
-        {"drug": "aripiprazole", "daily_dose_mg": 5, "duration_weeks": 8, "episode": "current", "role": "augmentation",
-         "outcome": "no_response", "adherence_percent": 90},
-    ],
-    "psychotherapy_trials": [{"modality": "cbt", "sessions": 16, "duration_weeks": 16, "episode": "current",
-                              "outcome": "no_response"}],
-    "tms_courses": [],  # no earlier TMS: Noridian tells a new course (20 + 5) from an extension (10 + 6) by it
-    "safety": {field: False for field in (
-        "intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
-        "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
-        "ketamine_or_esketamine_current")},
-    "request": {"kind": "initial", "protocol": "rtms_10hz", "sessions": 25},
-    "ordering_clinician": {"role": "psychiatrist"},
-}
-
-
-@pytest.fixture(scope="module")
-def library():
-    return load_library()
-
 
 def evaluate(library, document, policies=ALL):
     document = {**copy.deepcopy(document), "policies": list(policies)}
