@@ -1,13 +1,6 @@
 """10,000 evaluations in one process: every result equals the first run's, and memory stays flat."""
 
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
-
-# Loaded by path: putting benchmarks/ on sys.path would let benchmarks/http.py shadow the standard
-# library's http package for every later import in this process.
-_spec = spec_from_file_location("workload", Path(__file__).resolve().parent.parent / "benchmarks" / "workload.py")
-workload = module_from_spec(_spec)
-_spec.loader.exec_module(workload)
+from benchmarks import workload
 
 
 def resident_kib() -> int:

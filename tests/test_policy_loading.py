@@ -1,6 +1,7 @@
 """Policy files are refused at load, with the file and the field named, when anything is wrong."""
 
 import copy
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -45,6 +46,8 @@ def test_the_digest_is_sha256_of_canonical_json(document):
     changed = copy.deepcopy(document)
     changed["parameters"]["adult_age"]["value"] = 19
     assert digest_of(changed) != digest_of(document)
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert digest_of(document) == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def test_an_unknown_criterion_kind_is_refused(document, tmp_path):

@@ -48,7 +48,6 @@ def test_the_role_matrix(app):
     unknown.environ_base["HTTP_AUTHORIZATION"] = "Bearer tms_" + "x" * 43
     malformed = app.test_client()
     malformed.environ_base["HTTP_AUTHORIZATION"] = "Basic dXNlcjpwYXNz"
-    seen = []
     for method, template, body_name, allowed in MATRIX:
         for who, client in [*clients.items(), ("none", anonymous), ("unknown", unknown), ("malformed", malformed),
                             ("revoked", revoked)]:
@@ -68,8 +67,6 @@ def test_the_role_matrix(app):
             else:
                 assert_problem(response, 401)
                 assert response.headers["WWW-Authenticate"].startswith('Bearer realm="tms-eligibility"')
-            seen.append((method, template, who, response.status_code))
-    assert len(seen) == len(MATRIX) * 7
 
 
 @pytest.mark.parametrize("path", OPEN)

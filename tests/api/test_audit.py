@@ -108,10 +108,15 @@ def test_the_database_refuses_to_update_or_delete_audit_and_review_rows(app, cli
 
 
 def test_a_full_flow_sends_no_update_or_delete_to_an_append_only_table(app):
-    """Every statement the app sends during creation, reads, reviews, amendments, keys and the page."""
+    """Every statement the app sends through SQLAlchemy during creation, reads, reviews, amendments and keys
+    (the key lookup and the evaluation's inserts go to the DBAPI cursor directly: a SELECT and INSERTs)."""
     engine = app.extensions["tms-eligibility"].store.engine
     statements = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def record(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
     try:
         intake, clinician, admin = (authorised(app, role) for role in ("intake", "clinician", "admin"))
         evaluation_id = intake.post("/v1/evaluations", data=example("classic-trd"),
@@ -126,7 +131,7 @@ def test_a_full_flow_sends_no_update_or_delete_to_an_append_only_table(app):
         admin.delete(f"/v1/keys/{key}")
         admin.get("/v1/audit")
     finally:
-        pass
+        event.remove(engine, "before_cursor_execute", record)
     written = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "DELETE", "TRUNCATE"))]
     assert written, "the flow updates evaluations and keys, so some statements should be seen"
     for statement in written:
