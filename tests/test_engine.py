@@ -1,7 +1,10 @@
 """The durable-rules adapter: registration, session hygiene, and failing closed."""
 
+import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -49,10 +52,15 @@ def test_identical_facts_in_a_row_are_independent_evaluations():
     assert [ruleset.fire({"t": "s", "age": 30}) for _ in range(3)] == [["adult"]] * 3
 
 
-def test_no_engine_thread_is_ever_started(library, evaluate):
-    before = threading.active_count()
-    evaluate(classic())
-    assert threading.active_count() == before
+def test_no_engine_thread_is_ever_started():
+    """In a fresh interpreter: loading and registering every policy and evaluating leave the main thread alone
+    (durable-rules' Python host would start dispatcher and timer threads at the first of these)."""
+    code = ("import threading, eligibility, tests.support as s; lib = eligibility.load_library(); "
+            "lib.evaluate(lib.load({**s.classic(), 'policies': sorted(lib.policies)})); "
+            "print(threading.active_count())")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert ran.stdout == "1\n"
 
 
 def test_an_engine_fault_is_an_error_and_the_next_evaluation_starts_clean():
