@@ -37,7 +37,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     library = eligibility.load_library(app.config["RULES_DIR"], app.config["DEFAULT_POLICIES"])
     url = app.config["DATABASE_URL"] or settings.sqlite_url(app.instance_path)
     store = Store(create_engine(url, app.config["SQLITE_BUSY_TIMEOUT"]))
-    service = app.extensions[EXTENSION] = Service(library, library.schema(), store, migrate.head())
+    service = app.extensions[EXTENSION] = Service(library, store, migrate.head())
 
     logs.init_app(app)
     app.before_request(refuse_nul_in_url)  # after logs (a problem carries the request id), before any lookup

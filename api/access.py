@@ -21,15 +21,10 @@ from flask import Flask, current_app, g, request
 
 from . import audit
 from .errors import Problem
+from .schemas import ROLES
 from .service import service
 from .storage import KeyRecord, Principal, Store
 
-ROLES = ("intake", "clinician", "admin")
-ROLE_DUTIES = {
-    "intake": "create and read evaluations, read policies",
-    "clinician": "read evaluations and policies, the review queue, record reviews (API and review page)",
-    "admin": "manage keys, read the audit trail, read policies",
-}
 KEY_PREFIX = "tms_"
 KEY_SHAPE = re.compile(r"tms_[A-Za-z0-9_-]{43}")
 NAME_SHAPE = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
@@ -38,21 +33,20 @@ REALM = 'Bearer realm="tms-eligibility"'
 
 @dataclass(frozen=True)
 class Access:
-    """Who may call a view, and the audit action it is recorded as (``audited``: successes too)."""
+    """Who may call a view, and the audit action a refused attempt is recorded as."""
 
     roles: tuple[str, ...]
     action: str
-    audited: bool
 
 
-def requires(*roles: str, action: str, audited: bool = True) -> Callable:
+def requires(*roles: str, action: str) -> Callable:
     """Mark a view method: only keys with one of ``roles`` may call it."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
     def mark(view):
-        view.access = Access(tuple(roles), action, audited)
+        view.access = Access(tuple(roles), action)
         return view
 
     return mark
@@ -148,7 +142,6 @@ def _authorize() -> None:
     principal = g.principal = bearer_principal(store)
     if principal.role not in access.roles:
         raise forbidden(principal, access.roles, access.action, store, "api")
-    g.access = access
 
 
 def init_app(app: Flask) -> None:

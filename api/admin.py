@@ -42,7 +42,7 @@ def _json(document, status: int = 200, **headers) -> Response:
 @keys_blp.route("")
 class Keys(MethodView):
 
-    @requires("admin", action="key.list", audited=False)
+    @requires("admin", action="key.list")
     @keys_blp.doc(summary="Every API key (never the keys themselves)")
     @keys_blp.response(200, KeyListSchema)
     @keys_blp.alt_response(503, response="SERVICE_UNAVAILABLE")

@@ -14,7 +14,9 @@ import sys
 from eligibility import cli as domain_cli
 
 from . import migrate
+from .admin import key_document
 from .config import SERVE_SETTINGS
+from .schemas import ROLES
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
@@ -126,8 +128,7 @@ def cmd_keys_list(args) -> int:
         keys = store.list_keys()
     if args.json:
         for k in keys:
-            print(json.dumps({"id": k.id, "name": k.name, "role": k.role, "created_at": _time(k.created_at),
-                              "revoked_at": k.revoked_at and _time(k.revoked_at)}, ensure_ascii=False))
+            print(json.dumps(key_document(k), ensure_ascii=False))
         return domain_cli.EXIT_OK
     print(f"{'id':<16}  {'role':<9}  {'created':<20}  {'revoked':<20}  name")
     for k in keys:
@@ -194,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="API keys ($DATABASE_URL; the database is migrated first)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     p = keys_sub.add_parser("create", help="make a key and print it, once, on standard output")
-    p.add_argument("--role", required=True, choices=("intake", "clinician", "admin"))
+    p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--name", required=True, help="who or what holds it (a clinician's name, an intake system)")
     p.set_defaults(func=cmd_keys_create)
     p = keys_sub.add_parser("list", help="list keys: id, role, created, revoked, name (never the keys)")

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from eligibility.library import DEFAULT_POLICIES
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -47,7 +49,7 @@ SETTINGS = (
             "source checkout)."),
     Setting("RULES_DIR", "TMS_RULES_DIR", None, str,
             "Policy files and drug catalogue. Default: the `rules/` folder beside the `eligibility` package."),
-    Setting("DEFAULT_POLICIES", "TMS_DEFAULT_POLICIES", ("tms-clinical",), _policies,
+    Setting("DEFAULT_POLICIES", "TMS_DEFAULT_POLICIES", DEFAULT_POLICIES, _policies,
             "Comma-separated policy ids evaluated when a submission names none."),
     Setting("MAX_CONTENT_LENGTH", "TMS_MAX_BODY_BYTES", 256 * 1024, _positive_int,
             "Largest accepted request body in bytes; larger bodies get 413."),

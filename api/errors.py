@@ -8,7 +8,6 @@ page, and no client input reaches a 500: those are faults of the service, logged
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Flask, current_app, g, request
@@ -19,6 +18,7 @@ from eligibility import EngineError, InvalidSubmission
 from eligibility.cli import problem as validation_problem
 from eligibility.schemas import pointer_errors
 
+from .service import dumps
 from .storage import DatabaseUnavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -66,8 +66,7 @@ class Problem(Exception):
 
 def problem_response(document: dict, headers: dict | None = None) -> Response:
     document["request_id"] = g.get("request_id")
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status=document["status"], headers=headers, content_type=PROBLEM_JSON)
+    return Response(dumps(document), status=document["status"], headers=headers, content_type=PROBLEM_JSON)
 
 
 def _problem(exc: Problem):

@@ -13,8 +13,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug import Response
 
-from eligibility.schemas import load_submission
-
 from . import audit
 from .access import requires
 from .body import json_body
@@ -100,7 +98,7 @@ class Evaluations(MethodView):
         body_digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         if key is not None and (stored := svc.store.by_key(key)) is not None:
             return _replay(stored, body_digest)
-        submission = load_submission(document, svc.schema)
+        submission = svc.library.load(document)
         evaluation = svc.library.evaluate(submission)
         evaluation_id, created_at = uuid.uuid4().hex, datetime.now(UTC).replace(microsecond=0)
         body = dumps(evaluation.document(evaluation_id, created_at.strftime("%Y-%m-%dT%H:%M:%SZ")))

@@ -52,7 +52,7 @@ def bodies(library: Library) -> dict[str, str]:
 
 @blp.route("")
 class Policies(MethodView):
-    @requires(*ROLES, action="policy.read", audited=False)
+    @requires(*ROLES, action="policy.read")
     @blp.doc(summary="Every loaded policy")
     @blp.response(200, PolicyListSchema)
     def get(self):
@@ -61,7 +61,7 @@ class Policies(MethodView):
 
 @blp.route("/<policy_id>")
 class PolicyById(MethodView):
-    @requires(*ROLES, action="policy.read", audited=False)
+    @requires(*ROLES, action="policy.read")
     @blp.doc(summary="One policy: sources (with `unconfirmed` marks), parameters and criteria")
     @blp.response(200, PolicySchema)
     @blp.alt_response(404, response="NOT_FOUND")

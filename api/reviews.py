@@ -29,11 +29,10 @@ from .body import json_body
 from .errors import Problem
 from .schemas import ConflictProblemSchema, ReviewRequestSchema, ReviewSchema
 from .service import EVALUATION_ID, NO_STORE, dumps, service
-from .storage import EvaluationRecord, NewReview, Principal, ReviewConflict, ReviewRecord
+from .storage import REVIEW_STATUS, EvaluationRecord, NewReview, Principal, ReviewConflict, ReviewRecord
 
 JSON = "application/json"
 PENDING_MEMBER = '"review":{"status":"pending"}'
-STATUS = {"accept": "accepted", "override": "overridden"}
 DETERMINATION_LABELS = {"meets_criteria": "Meets criteria", "does_not_meet_criteria": "Does not meet criteria",
                         "insufficient_information": "Insufficient information",
                         "contraindicated": "Contraindicated"}
@@ -58,7 +57,7 @@ def review_document(reviews: list[ReviewRecord]) -> dict:
     if not reviews:
         return {"status": "pending"}
     *earlier, current = reviews
-    document = {"status": STATUS[current.decision], **_entry(current)}
+    document = {"status": REVIEW_STATUS[current.decision], **_entry(current)}
     if earlier:
         document["earlier"] = [_entry(r) for r in earlier]
     return document

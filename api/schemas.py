@@ -14,6 +14,8 @@ from marshmallow import fields, validate
 from eligibility.model import Determination, Kind, Status
 from eligibility.schemas import SubmissionSchema
 
+from . import audit
+
 DETERMINATIONS = tuple(d.value for d in Determination)
 STATUSES = tuple(s.value for s in Status)
 KINDS = tuple(k.value for k in Kind)
@@ -363,8 +365,8 @@ class AuditEventSchema(OutputSchema):
     seq = fields.Integer(required=True, **_doc("Append order."))
     recorded_at = fields.String(required=True, **_doc("UTC, to the microsecond."))
     action = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(("success", "replayed", "unchanged", "denied")))
-    channel = fields.String(required=True, validate=validate.OneOf(("api", "page", "cli")))
+    outcome = fields.String(required=True, validate=validate.OneOf(audit.OUTCOMES))
+    channel = fields.String(required=True, validate=validate.OneOf(audit.CHANNELS))
     actor_key_id = _nullable(fields.String, required=True, text="`null` for the command line.")
     actor_role = _nullable(fields.String, required=True, text="`null` for the command line.")
     evaluation_id = _nullable(fields.String, required=True, text="The evaluation acted on.")

@@ -11,7 +11,6 @@ import orjson
 from flask import current_app
 
 from eligibility import Library
-from eligibility.schemas import SubmissionSchema
 
 from .storage import Store
 
@@ -26,7 +25,6 @@ NEXT_LINK_HEADER = {"Link": {"description": 'RFC 8288 `<...>; rel="next"` when t
 @dataclass
 class Service:
     library: Library
-    schema: SubmissionSchema  # built once: constructing it costs about as much as loading a body
     store: Store
     revision: str  # the Alembic revision this code expects the database to be at
     # Bodies that cannot change while the process runs, serialised at start-up: "openapi" and

@@ -384,11 +384,6 @@ class Store:
         row = self._run(lambda conn: conn.execute(stmt).first())
         return None if row is None else Stored(*row)
 
-    def result(self, evaluation_id: str) -> str | None:
-        """The stored response body of ``evaluation_id`` as answered at creation, or ``None``."""
-        stmt = sa.select(evaluations.c.result).where(evaluations.c.id == evaluation_id)
-        return self._run(lambda conn: conn.execute(stmt).scalar())
-
     def read(self, evaluation_id: str, audit: dict | None = None, *, submission: bool = False
              ) -> EvaluationRecord | None:
         """``evaluation_id`` with its policies and reviews, or ``None``; a found one gets its ``audit`` row.
@@ -403,9 +398,7 @@ class Store:
             row = conn.execute(stmt).first()
             if row is None:
                 return None
-            policies = [_policy(r) for r in conn.execute(
-                sa.select(*_POLICY_COLUMNS).where(evaluation_policies.c.evaluation_id == evaluation_id)
-                .order_by(evaluation_policies.c.position))]
+            policies = self._policies(conn, evaluation_id)
             found = self._reviews(conn, evaluation_id) if row.review_status != "pending" else []
             if audit is not None:
                 conn.execute(audit_events.insert(), {**audit, "evaluation_id": evaluation_id,
@@ -475,11 +468,8 @@ class Store:
             status = conn.execute(sa.select(e.review_status).where(e.id == evaluation_id)).scalar()
             if status is None:
                 return None
-            policies = [_policy(r) for r in conn.execute(
-                sa.select(*_POLICY_COLUMNS).where(evaluation_policies.c.evaluation_id == evaluation_id)
-                .order_by(evaluation_policies.c.position))]
-            current = conn.execute(sa.select(sa.func.max(reviews.c.number))
-                                   .where(reviews.c.evaluation_id == evaluation_id)).scalar()
+            policies = self._policies(conn, evaluation_id)
+            current = self._current_number(conn, evaluation_id)
             if amends != current:
                 raise ReviewConflict(current)
             new: NewReview = decide(policies)
@@ -492,21 +482,26 @@ class Store:
                          .values(review_status=REVIEW_STATUS[new.decision]))
             conn.execute(audit_events.insert(), {**audit, "evaluation_id": evaluation_id, "review_number": number,
                                                  "policies": audit_policies(policies)})
-            return policies, REVIEW_STATUS[new.decision]
+            return EvaluationRecord(evaluation_id, "", REVIEW_STATUS[new.decision], policies,
+                                    self._reviews(conn, evaluation_id), None)
 
         try:
-            done = self._run(work, write=True)
+            return self._run(work, write=True)
         except IntegrityError:  # a concurrent review took this number first
-            raise ReviewConflict(self._current_review(evaluation_id)) from None
-        if done is None:
-            return None
-        policies, status = done
-        return self._run(lambda conn: EvaluationRecord(evaluation_id, "", status, policies,
-                                                       self._reviews(conn, evaluation_id), None))
+            raise ReviewConflict(self._run(lambda conn: self._current_number(conn, evaluation_id))) from None
 
-    def _current_review(self, evaluation_id: str) -> int | None:
-        stmt = sa.select(sa.func.max(reviews.c.number)).where(reviews.c.evaluation_id == evaluation_id)
-        return self._run(lambda conn: conn.execute(stmt).scalar())
+    @staticmethod
+    def _policies(conn, evaluation_id: str) -> list[dict]:
+        """The evaluation's policy rows (id, version, digest, determination), in request order."""
+        stmt = (sa.select(*_POLICY_COLUMNS).where(evaluation_policies.c.evaluation_id == evaluation_id)
+                .order_by(evaluation_policies.c.position))
+        return [_policy(r) for r in conn.execute(stmt)]
+
+    @staticmethod
+    def _current_number(conn, evaluation_id: str) -> int | None:
+        """The number of the evaluation's current review; ``None`` before the first."""
+        return conn.execute(sa.select(sa.func.max(reviews.c.number))
+                            .where(reviews.c.evaluation_id == evaluation_id)).scalar()
 
     # -- API keys -----------------------------------------------------------------------------------
 

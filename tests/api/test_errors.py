@@ -178,4 +178,4 @@ def test_a_database_error_maps_to_database_unavailable(monkeypatch, app):
 
     monkeypatch.setattr(store.engine, "connect", broken)
     with pytest.raises(DatabaseUnavailable):
-        store.result("0" * 32)
+        store.by_key("k")
