@@ -65,7 +65,3 @@ def compile_code_set(patterns: list[str]) -> CodeSet:
     # a code or category matches itself and its children: F33.4 matches F33.41, F31 matches F31.81
     prefixes = tuple(p.text for p in compiled if "-" not in p.text)
     return CodeSet(compiled, prefixes, ranges)
-
-
-def in_code_set(code: str, code_set: CodeSet) -> bool:
-    return code in code_set

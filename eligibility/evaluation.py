@@ -232,8 +232,7 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
                          ("psychotherapy", "psychotherapy_trials_failed")):
         name = policy.measures.get(key)
         if name:
-            counted = summary.counts[name]
-            out[measure] = sum(1 for _, t in counted.judged if t.value is True) if counted.listed else None
+            out[measure] = summary.values.get(f"{name}.count")  # absent when the list was not given
     augmentation_used = None
     if sub.medication_trials is not None:
         augmentation_used = used_in_current_episode([t for t in sub.medication_trials if t.role == "augmentation"])

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .catalogue import Catalogue
-from .codes import CodeSet, compile_code_set, in_code_set
+from .codes import CodeSet, compile_code_set
 from .model import SAFETY_FIELDS, SEVERITY_RANK, MedicationTrial, Submission
 
 RESERVED_NAMES = frozenset({"t", "sid", "id", "age", "sex", "pregnant", "episode", "dx", "scale", "safety",
@@ -424,7 +424,7 @@ def _text(s: Summary, name: str) -> str:
         return "not given" if sub.episode.onset is None else sub.episode.onset.isoformat()
     if name in s.values and head != "scale":
         return word(s.values[name])
-    if head in ("age", "sex", "pregnant", "episode", "safety", "clinician") or name.startswith("request."):
+    if head in ("age", "sex", "pregnant", "episode", "safety", "clinician"):
         return "not given"
     if head == "dx":
         if sub.diagnoses is None:
@@ -432,7 +432,7 @@ def _text(s: Summary, name: str) -> str:
         if rest == "codes":
             return ", ".join(d.code for d in sub.diagnoses) or "none"
         code_set = s.spec.diagnosis_sets[rest.rsplit(".", 1)[0]]
-        return ", ".join(d.code for d in sub.diagnoses if in_code_set(d.code, code_set)) or "none"
+        return ", ".join(d.code for d in sub.diagnoses if d.code in code_set) or "none"
     if head == "scale":
         scale_name, _, key = rest.partition(".")
         spec = s.spec.scales[scale_name]
@@ -475,8 +475,7 @@ def _refs(s: Summary, name: str) -> list:
     if ref == "age":
         return [f"/patient/{sub.patient.age_source}"] if sub.patient.age_source else []
     if head == "episode":
-        field_name = rest if rest != "onset" else "onset"
-        return [f"/current_episode/{field_name}"] if getattr(sub.episode, field_name) is not None else []
+        return [f"/current_episode/{rest}"] if getattr(sub.episode, rest) is not None else []
     if ref == "clinician.role":
         return ["/ordering_clinician/role"] if sub.ordering_clinician_role else []
     if head == "dx":
@@ -485,7 +484,7 @@ def _refs(s: Summary, name: str) -> list:
         if not rest:
             return [f"/diagnoses/{d.index}" for d in sub.diagnoses] or ["/diagnoses"]
         code_set = s.spec.diagnosis_sets[rest]
-        return [f"/diagnoses/{d.index}" for d in sub.diagnoses if in_code_set(d.code, code_set)]
+        return [f"/diagnoses/{d.index}" for d in sub.diagnoses if d.code in code_set]
     if head == "scale":
         latest = s._latest[rest]
         return [f"/scales/{latest.index}"] if latest else []

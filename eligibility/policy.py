@@ -310,7 +310,7 @@ class _Checker:
             cautions=cautions, caution_rules={f"caution-{c}": c for c in cautions},
             documentation_requirements=tuple(doc.get("documentation_requirements", [])),
             documentation_results=tuple(documentation),
-            measures=measures, cases=tuple(doc["cases"]), texts=_parameter_texts(parameters, facts), ruleset=ruleset,
+            measures=measures, cases=tuple(doc["cases"]), texts=self.static_texts, ruleset=ruleset,
             fact_fields=frozenset(self.fields_used), document=doc,
         )
 
@@ -407,7 +407,7 @@ class _Checker:
             else:
                 bound = (value, op == "$lt")
                 if name not in high or bound < high[name]:
-                    high[name] = (value, op == "$lt")
+                    high[name] = bound
         for name in low.keys() & high.keys():
             (lo, lo_strict), (hi, hi_strict) = low[name], high[name]
             if lo > hi or (lo == hi and (lo_strict or hi_strict)):
