@@ -8,6 +8,7 @@ page, and no client input reaches a 500: those are faults of the service, logged
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, current_app, g, request
@@ -18,7 +19,6 @@ from eligibility import EngineError, InvalidSubmission
 from eligibility.cli import problem as validation_problem
 from eligibility.schemas import pointer_errors
 
-from .service import dumps
 from .storage import DatabaseUnavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -66,7 +66,10 @@ class Problem(Exception):
 
 def problem_response(document: dict, headers: dict | None = None) -> Response:
     document["request_id"] = g.get("request_id")
-    return Response(dumps(document), status=document["status"], headers=headers, content_type=PROBLEM_JSON)
+    # The standard library, not orjson's bytes-then-decode: a problem may echo a megabyte-long pointer,
+    # and one copy fewer keeps a hostile body's memory bounded (tests/robustness/test_hostile.py).
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status=document["status"], headers=headers, content_type=PROBLEM_JSON)
 
 
 def _problem(exc: Problem):
