@@ -13,6 +13,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug import Response
 
+from services.documents import evaluation_document
+
 from . import audit
 from .access import requires
 from .body import json_body
@@ -101,21 +103,21 @@ class Evaluations(MethodView):
         submission = svc.library.load(document)
         evaluation = svc.library.evaluate(submission)
         evaluation_id, created_at = uuid.uuid4().hex, datetime.now(UTC).replace(microsecond=0)
-        body = dumps(evaluation.document(evaluation_id, created_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        body = dumps(evaluation_document(evaluation, evaluation_id, created_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
         try:
             svc.store.add(NewEvaluation(
                 id=evaluation_id, created_at=created_at, as_of=submission.as_of, reference=submission.reference,
                 request_id=g.request_id, idempotency_key=key, body_digest=body_digest,
                 submission=text, result=body,
-                policies=[{"position": i, "policy_id": r["policy"]["id"], "policy_version": r["policy"]["version"],
-                           "policy_digest": r["policy"]["digest"], "determination": r["determination"]}
+                policies=[{"position": i, "policy_id": r.policy.id, "policy_version": r.policy.version,
+                           "policy_digest": r.policy.digest, "determination": r.determination.value}
                           for i, r in enumerate(evaluation.results)]),
                 audit.event("evaluation.create", status=201, evaluation_id=evaluation_id,
-                            policies=audit_policies([r["policy"] for r in evaluation.results])))
+                            policies=audit_policies([r.policy.to_wire() for r in evaluation.results])))
         except DuplicateKey as exc:  # a concurrent request with the same key committed first
             return _replay(exc.stored, body_digest)
         g.log_fields = {"evaluation_id": evaluation_id,
-                        "outcomes": {r["policy"]["id"]: r["determination"] for r in evaluation.results}}
+                        "outcomes": {r.policy.id: r.determination.value for r in evaluation.results}}
         return _evaluation_response(body, evaluation_id, 201)
 
     @requires("clinician", action="evaluation.list")

@@ -38,7 +38,7 @@ def detail(policy: Policy) -> dict:
         "criteria": [{"id": c.id, "kind": c.kind.value, "title": c.title, "combine": c.combine,
                       "branches": [{"id": b.id, "title": b.title} for b in c.leaves] if c.combine else []}
                      for c in policy.criteria],
-        "documentation_requirements": [dict(d) for d in policy.documentation_results],
+        "documentation_requirements": [d.to_wire() for d in policy.documentation_results],
     }
 
 

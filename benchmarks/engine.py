@@ -176,10 +176,10 @@ def main() -> None:
 
     clinical = [library.load({**d, "policies": ["tms-clinical"]}) for d in documents]
     reference = naive.NaiveEngine()
-    disagreements = sum(library.evaluate(s).results[0]["determination"] != reference.evaluate(s) for s in clinical)
+    disagreements = sum(library.evaluate(s).results[0].determination != reference.evaluate(s) for s in clinical)
     rows["naive design (tms-clinical)"] = measure(reference.evaluate, clinical, args.seconds)
     decide = decision_only(library, "tms-clinical")
-    disagreements += sum(library.evaluate(s).results[0]["determination"] != decide(s) for s in clinical)
+    disagreements += sum(library.evaluate(s).results[0].determination != decide(s) for s in clinical)
     rows["decision only, unexplained (tms-clinical)"] = measure(decide, clinical, args.seconds)
     ratio = rows["tms-clinical"]["per_second"] / rows["naive design (tms-clinical)"]["per_second"]
 

@@ -8,13 +8,13 @@ Typical use::
 """
 
 from .errors import EligibilityError, EngineError, InvalidPolicy, InvalidSubmission, UnknownPolicy
-from .evaluation import Evaluation
 from .library import Library, load_library
 from .model import Determination, Kind, Status, Submission
+from .results import Evaluation, PolicyResult
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Determination", "EligibilityError", "EngineError", "Evaluation", "InvalidPolicy", "InvalidSubmission",
-    "Kind", "Library", "Status", "Submission", "UnknownPolicy", "load_library", "__version__",
+    "Determination", "EligibilityError", "EngineError", "Evaluation", "InvalidPolicy", "InvalidSubmission", "Kind",
+    "Library", "PolicyResult", "Status", "Submission", "UnknownPolicy", "load_library", "__version__",
 ]

@@ -53,33 +53,33 @@ def run_case(library: Library, policy: Policy, case: dict) -> CaseResult:
     except (EligibilityError, ValueError) as exc:
         return CaseResult(case["name"], [f"{type(exc).__name__}: {exc}"])
     expect, failures = case["expect"], []
-    if result["determination"] != expect["determination"]:
-        failures.append(f"determination is {result['determination']}, expected {expect['determination']}")
-    by_id = {c["id"]: c for c in result["criteria"]}
+    if result.determination != expect["determination"]:
+        failures.append(f"determination is {result.determination}, expected {expect['determination']}")
+    by_id = {c.id: c for c in result.criteria}
     for criterion_id, status in expect.get("criteria", {}).items():
         got = by_id.get(criterion_id)
         if got is None:
             failures.append(f"criterion {criterion_id!r} is not in the policy")
-        elif got["status"] != status:
-            failures.append(f"{criterion_id} is {got['status']}, expected {status}: {got['reason']}")
+        elif got.status != status:
+            failures.append(f"{criterion_id} is {got.status}, expected {status}: {got.reason}")
     for criterion_id, fragment in expect.get("reason_contains", {}).items():
-        reason = by_id.get(criterion_id, {}).get("reason", "")
+        reason = by_id[criterion_id].reason if criterion_id in by_id else ""
         if fragment not in reason:
             failures.append(f"{criterion_id}'s reason does not contain {fragment!r}: {reason!r}")
-    fields = [m["field"] for m in result["missing_information"]]
+    fields = [m.field for m in result.missing_information]
     for pointer in expect.get("missing_fields", []):
         if pointer not in fields:
             failures.append(f"missing_information does not name {pointer} (it names {fields})")
     if "cautions" in expect:
-        got = [c["id"] for c in result["cautions"]]
+        got = [c.id for c in result.cautions]
         if sorted(got) != sorted(expect["cautions"]):
             failures.append(f"cautions are {got}, expected {expect['cautions']}")
+    measures = result.measures.to_wire()
     for name, value in expect.get("measures", {}).items():
-        if result["measures"].get(name) != value:
-            failures.append(f"measure {name} is {result['measures'].get(name)!r}, expected {value!r}")
-    fired = [c.get("rule") for c in result["criteria"] if c.get("rule")]
-    fired += [b["rule"] for c in result["criteria"] for b in c.get("branches", ())]
-    fired += [f"caution-{c['id']}" for c in result["cautions"]]
+        if measures.get(name) != value:
+            failures.append(f"measure {name} is {measures.get(name)!r}, expected {value!r}")
+    fired = [rule for c in result.criteria for rule in c.rules]
+    fired += [f"caution-{c.id}" for c in result.cautions]
     return CaseResult(case["name"], failures, fired)
 
 

@@ -14,6 +14,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.documents import evaluation_document
+
 from .checks import check_policy
 from .comparison import comparison_markdown
 from .errors import EligibilityError, InvalidPolicy, InvalidSubmission
@@ -44,7 +46,7 @@ def _evaluate_document(library: Library, document, policies: list[str] | None) -
         document = {**document, "policies": policies}
     evaluation = library.evaluate(library.load(document))
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return evaluation.document(uuid.uuid4().hex, created)
+    return evaluation_document(evaluation, uuid.uuid4().hex, created)
 
 
 def cmd_evaluate(args) -> int:

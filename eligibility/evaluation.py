@@ -9,7 +9,6 @@ reason, evidence, sources, missing information, cautions, documentation requirem
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .catalogue import Catalogue
@@ -18,27 +17,10 @@ from .facts import Summary, summarise
 from .measures import maudsley, thase_rush, used_in_current_episode
 from .model import Determination, Kind, Status, Submission
 from .policy import Criterion, Policy, Rule
+from .results import BranchResult, CriterionResult, Measures, MissingInformation, Note, PolicyResult
 
-MET, NOT_MET, UNKNOWN = Status.MET.value, Status.NOT_MET.value, Status.UNKNOWN.value
+MET, NOT_MET, UNKNOWN = Status.MET, Status.NOT_MET, Status.UNKNOWN
 CONTRAINDICATION = Kind.CONTRAINDICATION.value
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The result document of one submission against its policies, in request order."""
-
-    as_of: str
-    reference: str | None
-    results: list[dict]
-    warnings: list[dict]
-
-    def document(self, evaluation_id: str, created_at: str, review: dict | None = None) -> dict:
-        """The result body of contract section 2, as the API stores and returns it."""
-        return {"id": evaluation_id, "created_at": created_at, "as_of": self.as_of, "reference": self.reference,
-                "results": self.results, "review": review or {"status": "pending"}, "warnings": self.warnings}
-
-    def result(self, policy_id: str) -> dict:
-        return next(r for r in self.results if r["policy"]["id"] == policy_id)
 
 
 def any_of(statuses) -> Status:
@@ -73,7 +55,7 @@ def determine(criteria) -> Determination:
 
 
 def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list[str]],
-                    catalogue: Catalogue) -> dict:
+                    catalogue: Catalogue) -> PolicyResult:
     """Evaluate one policy; ``fire`` runs its ruleset on the summary fact and names the rules that fired."""
     summary = summarise(sub, policy.facts, catalogue, policy.fact_fields)
     texts = policy.texts
@@ -97,21 +79,19 @@ def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list
         elif decided.setdefault(rule.target, rule) is not rule:
             raise EngineError(f"{policy.ruleset_name}: rules {decided[rule.target].name!r} and {name!r} both "
                               f"decided {_target(rule.target)}; a policy's rules must not overlap")
-    criteria, missing, pairs = [], [], []
-    for criterion in policy.criteria:
-        out = _criterion_result(criterion, policy, decided, summary, values, missing)
-        criteria.append(out)
-        pairs.append((criterion.kind_value, out["status"]))
-    return {
-        "policy": policy.header,
-        "determination": determine(pairs).value,
-        "criteria": criteria,
-        "missing_information": missing,
-        "cautions": [{"id": c.id, "detail": c.detail.render(values), "sources": list(c.urls)}
-                     for c in policy.cautions.values() if c.id in cautions_fired],
-        "documentation_requirements": [dict(d) for d in policy.documentation_results],
-        "measures": measures(sub, policy, summary),
-    }
+    missing: list[MissingInformation] = []
+    criteria = tuple(_criterion_result(criterion, policy, decided, summary, values, missing)
+                     for criterion in policy.criteria)
+    return PolicyResult(
+        policy=policy.ref,
+        determination=determine((c.kind, c.status) for c in criteria),
+        criteria=criteria,
+        missing_information=tuple(missing),
+        cautions=tuple(Note(c.id, c.detail.render(values), c.urls)
+                       for c in policy.cautions.values() if c.id in cautions_fired),
+        documentation_requirements=policy.documentation_results,
+        measures=Measures(**measures(sub, policy, summary)),
+    )
 
 
 def _target(target) -> str:
@@ -127,71 +107,70 @@ def _decision(policy: Policy, decided, target) -> Rule:
     return rule
 
 
-def _evidence(rule: Rule, summary: Summary) -> list[str]:
+def _evidence(rule: Rule, summary: Summary) -> tuple[str, ...]:
     if rule.literal_evidence:
-        return list(rule.evidence)
+        return rule.evidence
     evidence: list[str] = []
     for ref in rule.evidence:
         for pointer in (summary.refs(ref) if ref[0] == "@" else (ref,)):
             if pointer not in evidence:
                 evidence.append(pointer)
-    return evidence
+    return tuple(evidence)
 
 
 def _add_missing(rule: Rule, criterion_id: str, summary: Summary, values, missing: list) -> None:
     for m in rule.missing:
         pairs = summary.refs(m) if isinstance(m, str) else ((m[0], m[1].render(values)),)
         for field, detail in pairs:
-            entry = {"field": field, "needed_for": criterion_id, "detail": detail}
+            entry = MissingInformation(field, criterion_id, detail)
             if entry not in missing:
                 missing.append(entry)
 
 
 def _criterion_result(criterion: Criterion, policy: Policy, decided, summary: Summary, values,
-                      missing: list) -> dict:
+                      missing: list) -> CriterionResult:
     if criterion.combine is None:
         rule = _decision(policy, decided, (criterion.id, None))
         if rule.status == UNKNOWN:
             _add_missing(rule, criterion.id, summary, values, missing)
-        return {"id": criterion.id, "kind": criterion.kind_value, "title": criterion.title, "status": rule.status,
-                "reason": rule.reason.render(values), "evidence": _evidence(rule, summary),
-                "sources": list(criterion.urls), "rule": rule.name}
+        return CriterionResult(criterion.id, criterion.kind_value, criterion.title, rule.status,
+                               rule.reason.render(values), _evidence(rule, summary), criterion.urls, rule=rule.name)
     rules = [_decision(policy, decided, (criterion.id, leaf.id)) for leaf in criterion.leaves]
-    branches = [{"id": leaf.id, "title": leaf.title, "status": rule.status, "reason": rule.reason.render(values),
-                 "evidence": _evidence(rule, summary), "sources": list(leaf.urls), "rule": rule.name}
-                for leaf, rule in zip(criterion.leaves, rules, strict=True)]
-    status = (any_of if criterion.combine == "any_of" else all_of)(b["status"] for b in branches)
+    branches = tuple(BranchResult(leaf.id, leaf.title, rule.status, rule.reason.render(values),
+                                  _evidence(rule, summary), leaf.urls, rule.name)
+                     for leaf, rule in zip(criterion.leaves, rules, strict=True))
+    status = (any_of if criterion.combine == "any_of" else all_of)(b.status for b in branches)
     if status == UNKNOWN:
         for rule in rules:
             if rule.status == UNKNOWN:
                 _add_missing(rule, criterion.id, summary, values, missing)
     reason, evidence = _combined_reason(criterion.combine, status, branches)
-    return {"id": criterion.id, "kind": criterion.kind_value, "title": criterion.title, "status": status,
-            "reason": reason, "evidence": evidence, "sources": list(criterion.urls), "branches": branches}
+    return CriterionResult(criterion.id, criterion.kind_value, criterion.title, status, reason, evidence,
+                           criterion.urls, branches=branches)
 
 
 def _sentence(text: str) -> str:
     return text.rstrip().rstrip(".")
 
 
-def _combined_reason(combine: str, status: Status, outs: list[dict]) -> tuple[str, list[str]]:
+def _combined_reason(combine: str, status: Status, outs: tuple[BranchResult, ...]) -> tuple[str, tuple[str, ...]]:
     """One sentence for an any-of/all-of criterion, built from its branches' reasons."""
     def pick(wanted):
-        return [o for o in outs if o["status"] == wanted]
+        return [o for o in outs if o.status == wanted]
 
-    def evidence_of(chosen):
+    def evidence_of(chosen) -> tuple[str, ...]:
         seen: list[str] = []
         for o in chosen:
-            seen.extend(p for p in o["evidence"] if p not in seen)
-        return seen
+            seen.extend(p for p in o.evidence if p not in seen)
+        return tuple(seen)
 
     def listing(chosen):
-        return "; ".join(f"{o['title']}: {_sentence(o['reason'])}" for o in chosen)
+        return "; ".join(f"{o.title}: {_sentence(o.reason)}" for o in chosen)
 
     if combine == "any_of":
         if status == MET:
             first = pick(MET)[0]
-            return f"{first['title']}: {_sentence(first['reason'])}.", first["evidence"]
+            return f"{first.title}: {_sentence(first.reason)}.", first.evidence
         if status == NOT_MET:
             return f"No alternative holds ({listing(outs)}).", evidence_of(outs)
         undecided = pick(UNKNOWN)

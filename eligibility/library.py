@@ -17,9 +17,10 @@ from pathlib import Path
 from . import engine
 from .catalogue import Catalogue, load_catalogue
 from .errors import InvalidPolicy, UnknownPolicy
-from .evaluation import Evaluation, evaluate_policy
+from .evaluation import evaluate_policy
 from .model import Submission
 from .policy import Policy, load_policy
+from .results import Evaluation, Warning
 from .schemas import SubmissionSchema, load_submission
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -66,9 +67,9 @@ class Library:
     def evaluate(self, submission: Submission) -> Evaluation:
         """Evaluate ``submission`` against the policies it names (or the defaults), in its order."""
         ids = submission.policies or self.default_policies
-        results = [evaluate_policy(submission, self.policy(pid), self._rulesets[pid].fire, self.catalogue)
-                   for pid in ids]
-        return Evaluation(as_of=submission.as_of.isoformat(), reference=submission.reference, results=results,
+        results = tuple(evaluate_policy(submission, self.policy(pid), self._rulesets[pid].fire, self.catalogue)
+                        for pid in ids)
+        return Evaluation(as_of=submission.as_of, reference=submission.reference, results=results,
                           warnings=warnings(submission, self.known_codes))
 
     def ruleset(self, policy_id: str) -> engine.Ruleset:
@@ -80,22 +81,22 @@ class Library:
         return tuple(code_set for p in self.policies.values() for code_set in p.facts.diagnosis_sets.values())
 
 
-def warnings(sub: Submission, known_codes=()) -> list[dict]:
+def warnings(sub: Submission, known_codes=()) -> tuple[Warning, ...]:
     """What the engine kept but could not use: drugs the catalogue does not know, and diagnosis
     codes no policy reads (well-formed, so kept, but they cannot change any criterion)."""
     out = []
     for d in sub.diagnoses or ():
         if not any(d.code in code_set for code_set in known_codes):
-            out.append({"field": f"/diagnoses/{d.index}/code",
-                        "detail": f"{d.code} is not a code any loaded policy reads; it was kept, and it changes no "
-                                  "criterion (only major depressive, bipolar and psychotic disorder codes do)."})
+            out.append(Warning(f"/diagnoses/{d.index}/code",
+                               f"{d.code} is not a code any loaded policy reads; it was kept, and it changes no "
+                               "criterion (only major depressive, bipolar and psychotic disorder codes do)."))
     for t in sub.medication_trials or ():
         if t.drug is None:
             field = "drug" if t.given_name else "rxnorm"
-            out.append({"field": f"/medication_trials/{t.index}/{field}",
-                        "detail": f"{t.label} is not in the drug catalogue; the trial was kept but cannot count "
-                                  "toward any criterion."})
-    return out
+            out.append(Warning(f"/medication_trials/{t.index}/{field}",
+                               f"{t.label} is not in the drug catalogue; the trial was kept but cannot count "
+                               "toward any criterion."))
+    return tuple(out)
 
 
 def policy_files(directory: Path) -> list[Path]:

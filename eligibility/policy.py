@@ -25,6 +25,7 @@ import jsonschema
 from .errors import InvalidPolicy
 from .facts import FactSpec, fmt
 from .model import Kind, Status
+from .results import Note, PolicyRef
 
 # The schema travels with the rules: rules/policy.schema.json beside the policy folders.
 SCHEMA_NAME = "policy.schema.json"
@@ -93,7 +94,7 @@ class Rule:
 
     name: str
     target: tuple[str, str | None]  # (criterion id, branch id or None)
-    status: str  # a Status value
+    status: Status
     reason: Template
     evidence: tuple[str, ...]
     missing: tuple[Any, ...]  # "@ref" or (pointer, Template)
@@ -153,7 +154,7 @@ class Policy:
     cautions: dict[str, Caution]
     caution_rules: dict[str, str]  # ruleset rule name -> caution id
     documentation_requirements: tuple[dict, ...]
-    documentation_results: tuple[dict, ...]  # as results print them: sources as URLs
+    documentation_results: tuple[Note, ...]  # as results print them: sources as URLs
     measures: dict[str, str]
     cases: tuple[dict, ...]
     texts: dict[str, str] = field(repr=False)  # "param.<name>" -> the parameter as reasons print it
@@ -165,10 +166,9 @@ class Policy:
         return f"<Policy {self.id}@{self.version} {self.digest[:19]}>"
 
     @property
-    def header(self) -> dict:
-        """The ``policy`` object of a result."""
-        return {"id": self.id, "version": self.version, "title": self.title, "digest": self.digest,
-                "effective_date": self.effective_date.isoformat()}
+    def ref(self) -> PolicyRef:
+        """Which policy version a result was decided under."""
+        return PolicyRef(self.id, self.version, self.title, self.digest, self.effective_date)
 
     @property
     def ruleset_name(self) -> str:
@@ -292,8 +292,7 @@ class _Checker:
         documentation = []
         for i, req in enumerate(doc.get("documentation_requirements", [])):
             self._check_sources(req["sources"], f"/documentation_requirements/{i}/sources")
-            urls = list(self._urls(req["sources"]))
-            documentation.append({"id": req["id"], "detail": req["detail"], "sources": urls})
+            documentation.append(Note(req["id"], req["detail"], self._urls(req["sources"])))
         measures = dict(doc.get("measures", {}))
         wanted = {"antidepressants": "medication_trials", "augmentation": "medication_trials",
                   "psychotherapy": "psychotherapy_trials", "ect": "ect_courses"}
@@ -452,7 +451,7 @@ class _Checker:
                 missing.append((m["field"], self._template(m["detail"], f"{where}/missing/{i}/detail")))
         if r["status"] == "unknown" and not missing:
             self.problem(where, "an unknown rule must say what information is missing")
-        return Rule(name, target, Status(r["status"]).value, self._template(r["reason"], f"{where}/reason"),
+        return Rule(name, target, Status(r["status"]), self._template(r["reason"], f"{where}/reason"),
                     evidence, tuple(missing), not any(ref.startswith("@") for ref in evidence))
 
 

@@ -14,11 +14,11 @@ def library():
 
 @pytest.fixture(scope="session")
 def evaluate(library):
-    """Validate and evaluate a wire-format document; return the result of its first policy."""
+    """Validate and evaluate a wire-format document; return its first policy's result as the contract's object."""
 
     def run(document, policy="tms-clinical"):
         document = {"as_of": AS_OF, "policies": [policy], **document}
         submission = library.load(document, today=date.fromisoformat(document["as_of"]))
-        return library.evaluate(submission).result(policy)
+        return library.evaluate(submission).result(policy).to_wire()
 
     return run

@@ -30,7 +30,7 @@ def evaluate(library, document, policies=ALL):
 
 
 def determinations(evaluation) -> dict[str, str]:
-    return {r["policy"]["id"]: r["determination"] for r in evaluation.results}
+    return {r.policy.id: r.determination for r in evaluation.results}
 
 
 # -- acceptance --------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def test_six_week_trials_fail_aetna_only_on_the_trial_criterion(library):
     document = copy.deepcopy(CLASSIC)
     for trial in document["medication_trials"][:2]:
         trial["duration_weeks"] = 6
-    result = evaluate(library, document, ["aetna-cpb-0469"]).result("aetna-cpb-0469")
+    result = evaluate(library, document, ["aetna-cpb-0469"]).result("aetna-cpb-0469").to_wire()
     assert result["determination"] == "does_not_meet_criteria"
     failing = [c for c in result["criteria"] if c["status"] != "met"]
     assert [c["id"] for c in failing] == ["antidepressant-failure"]
@@ -68,7 +68,7 @@ def test_six_week_trials_fail_aetna_only_on_the_trial_criterion(library):
 def test_results_come_in_request_order(library):
     order = ["centene-cp-bh-200", "tms-clinical", "cms-lcd-l37086", "aetna-cpb-0469", "bcbsa-mp-170"]
     evaluation = evaluate(library, CLASSIC, order)
-    assert [r["policy"]["id"] for r in evaluation.results] == order
+    assert [r.policy.id for r in evaluation.results] == order
 
 
 # -- every policy's embedded cases run in tests/test_policy_cases.py, one test each --------------------

@@ -128,7 +128,7 @@ def documents():
 def results(document) -> dict:
     library = shared_library()
     document = {**document, "policies": sorted(library.policies)}
-    return {r["policy"]["id"]: r for r in library.evaluate(library.load(document, today=AS_OF)).results}
+    return {r.policy.id: r.to_wire() for r in library.evaluate(library.load(document, today=AS_OF)).results}
 
 
 @SETTINGS
