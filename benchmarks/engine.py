@@ -78,7 +78,7 @@ def decision_only(library, policy_id: str):
     policy, fire, catalogue = library.policy(policy_id), library.ruleset(policy_id).fire, library.catalogue
 
     def decide(sub) -> str:
-        summary = summarise(sub, policy.facts, catalogue, policy.fact_fields)
+        summary = summarise(sub, policy, catalogue)
         status = {policy.rules[name].target: policy.rules[name].status
                   for name in fire(summary.fact) if name in policy.rules}
         pairs = []
@@ -100,7 +100,7 @@ def session_cost(library, subs, rounds: int = 3) -> None:
     import durable_rules_engine  # the benchmark reaches past the adapter on purpose, as naive.py does
 
     policy, ruleset = library.policy("tms-clinical"), library.ruleset("tms-clinical")
-    facts = [summarise(sub, policy.facts, library.catalogue, policy.fact_fields).fact for sub in subs]
+    facts = [summarise(sub, policy, library.catalogue).fact for sub in subs]
     for fact in facts:
         ruleset.fire(fact)
     for _ in range(rounds):
@@ -120,7 +120,7 @@ def session_cost(library, subs, rounds: int = 3) -> None:
 # The stages of an evaluation, by the functions that do them (cumulative time, so nested calls count
 # once, in their stage): summary facts, durable-rules, the explained criteria, the staging measures.
 STAGES = {
-    "summary facts (facts.summarise)": ("facts.py", "summarise"),
+    "summary facts (facts.summarise)": ("facts/summary.py", "summarise"),
     "durable-rules assert, fire, retract (engine.fire)": ("engine.py", "fire"),
     "reasons, evidence, missing information (evaluation._criterion_result)": ("evaluation.py", "_criterion_result"),
     "staging measures (evaluation.measures)": ("evaluation.py", "measures"),

@@ -49,7 +49,7 @@ def run_case(library: Library, policy: Policy, case: dict) -> CaseResult:
         if "as_of" not in document:
             return CaseResult(case["name"], ["the submission has no as_of, so its result would change with the date"])
         submission = library.load(document, today=date.fromisoformat(document["as_of"]))
-        result = library.evaluate(submission).result(policy.id)
+        result = library.evaluate(submission, versions={policy.id: policy.version}).result(policy.id)
     except (EligibilityError, ValueError) as exc:
         return CaseResult(case["name"], [f"{type(exc).__name__}: {exc}"])
     expect, failures = case["expect"], []

@@ -96,7 +96,7 @@ def cmd_check_rules(args) -> int:
         return EXIT_FAILURE
     library = load_library(directory)
     failed = 0
-    for policy in library.policies.values():
+    for policy in (p for versions in library.versions.values() for p in versions):
         report = check_policy(library, policy)
         passed = sum(1 for c in report.cases if not c.failures)
         status = "ok  " if report.ok else "FAIL"

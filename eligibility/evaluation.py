@@ -57,7 +57,7 @@ def determine(criteria) -> Determination:
 def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list[str]],
                     catalogue: Catalogue) -> PolicyResult:
     """Evaluate one policy; ``fire`` runs its ruleset on the summary fact and names the rules that fired."""
-    summary = summarise(sub, policy.facts, catalogue, policy.fact_fields)
+    summary = summarise(sub, policy, catalogue)
     texts = policy.texts
 
     def values(name: str) -> str:
@@ -193,12 +193,12 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
     responded = False
     if ad_name:
         spec = policy.facts.counts[ad_name]
-        items = summary.counts[ad_name].judged
+        qualifying = summary.counted(ad_name).items(True)
         if sub.medication_trials is not None:
-            failed = [t for t, truth in items if truth.value is True and t.outcome in spec.failure_outcomes]
-            intolerant = [t for t, truth in items if truth.value is True and t.outcome in spec.intolerance_outcomes]
+            failed = [t for t in qualifying if t.outcome in spec.failure_outcomes]
+            intolerant = [t for t in qualifying if t.outcome in spec.intolerance_outcomes]
             failures = len(failed)
-            failed_classes = {t.drug.drug_class for t in failed}
+            failed_classes = {summary.context.drug(t).drug_class for t in failed}
             responded = any(t.outcome in ("response", "remission") and t.episode == "current"
                             for t in sub.medication_trials)
             out.update({"failed_adequate_trials_current_episode": failures,
@@ -211,7 +211,7 @@ def measures(sub: Submission, policy: Policy, summary: Summary) -> dict[str, Any
                          ("psychotherapy", "psychotherapy_trials_failed")):
         name = policy.measures.get(key)
         if name:
-            out[measure] = summary.values.get(f"{name}.count")  # absent when the list was not given
+            out[measure] = summary.value(f"{name}.count")  # None when the list was not given
     augmentation_used = None
     if sub.medication_trials is not None:
         augmentation_used = used_in_current_episode([t for t in sub.medication_trials if t.role == "augmentation"])

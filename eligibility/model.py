@@ -8,7 +8,7 @@ once, here, and each records where it came from so that a reason can say so.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -49,19 +49,6 @@ INSTRUMENT_RANGES = {
     "ids-c30": (0, 84),
     "cgi-s": (1, 7),
 }
-
-SAFETY_FIELDS = (
-    "intracranial_metal",
-    "cochlear_implant",
-    "implanted_neurostimulator",
-    "cardiac_device",
-    "seizure_history",
-    "neurological_condition",
-    "active_suicidal_intent",
-    "substance_use_past_90_days",
-    "ketamine_or_esketamine_current",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Drug:
@@ -133,6 +120,9 @@ class MedicationTrial:
     adherence_percent: float | None = None
     side_effects: tuple[str, ...] = ()
     dose_limited_by_tolerability: bool | None = None
+    formulation: str | None = None
+    augments: str | None = None  # the generic name of the antidepressant an augmentation trial was added to
+    adequacy_attested: bool | None = None  # the treating physician attests the trial was adequate
 
     @property
     def label(self) -> str:
@@ -156,6 +146,7 @@ class PsychotherapyTrial:
     episode: str | None = None
     episode_source: str | None = None
     outcome: str = "unknown"
+    adequacy_attested: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,27 +170,37 @@ class TmsCourse:
 
 
 @dataclass(frozen=True, slots=True)
-class Safety:
-    """The safety screen; each field ``None`` until screened."""
+class Implant:
+    """One implanted device; ``location`` ``None`` when not given."""
 
-    intracranial_metal: bool | None = None
-    cochlear_implant: bool | None = None
-    implanted_neurostimulator: bool | None = None
-    cardiac_device: bool | None = None
-    seizure_history: bool | None = None
-    neurological_condition: bool | None = None
-    active_suicidal_intent: bool | None = None
-    substance_use_past_90_days: bool | None = None
-    ketamine_or_esketamine_current: bool | None = None
+    index: int
+    kind: str
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """The safety screen: the fields the therapies declare, each answered ``True`` or ``False`` (a field
+    that was not screened is absent), and the implants with where each one is (``None``: not listed)."""
+
+    answers: dict[str, bool] = field(default_factory=dict)
+    implants: tuple[Implant, ...] | None = None
+
+    def __getattr__(self, name: str) -> bool | None:
+        """A safety field's answer by name (``safety.cochlear_implant``); ``None`` when not screened."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.answers.get(name)
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """What is asked for; the contract's defaults apply when a field is absent."""
+    """What is asked for: a field that is absent is ``None`` (not stated). ``kind`` defaults to ``initial``
+    (the contract's default); protocol and sessions defaults belong to the therapy (see ``therapy.py``)."""
 
     kind: str = "initial"
-    protocol: str = "rtms_10hz"
-    sessions: int = 36
+    protocol: str | None = None
+    sessions: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,10 @@ from typing import Any
 import jsonschema
 
 from .errors import InvalidPolicy
-from .facts import FactSpec, fmt
+from .facts import FactSpec, Registry, fmt, registry
 from .model import Kind, Status
 from .results import Note, PolicyRef
+from .therapy import LEGACY_THERAPY, THERAPIES_DIR, Therapy, load_therapies
 
 # The schema travels with the rules: rules/policy.schema.json beside the policy folders.
 SCHEMA_NAME = "policy.schema.json"
@@ -157,6 +158,10 @@ class Policy:
     documentation_results: tuple[Note, ...]  # as results print them: sources as URLs
     measures: dict[str, str]
     cases: tuple[dict, ...]
+    therapy: Therapy
+    catalogue_version: str | None  # None: the first catalogue, which files naming none were written against
+    supersedes: str | None
+    registry: Registry = field(repr=False)
     texts: dict[str, str] = field(repr=False)  # "param.<name>" -> the parameter as reasons print it
     ruleset: dict[str, dict] = field(repr=False)
     fact_fields: frozenset[str] = field(repr=False)  # the summary-fact fields the rules test
@@ -178,26 +183,44 @@ class Policy:
 # -- loading ---------------------------------------------------------------------------------------
 
 
-def load_policy(path: Path) -> Policy:
-    """Read, check and compile one policy file; raise ``InvalidPolicy`` listing every problem."""
+@cache
+def _therapies(rules: Path) -> dict[str, Therapy]:
+    return load_therapies(rules)
+
+
+def load_policy(path: Path, therapies: dict[str, Therapy] | None = None) -> Policy:
+    """Read, check and compile one policy file; raise ``InvalidPolicy`` listing every problem.
+
+    :param therapies: the declared therapies (default: those of the file's own rules directory).
+    """
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InvalidPolicy(path, [f"cannot read as JSON: {exc}"]) from None
-    beside = path.parent.parent / SCHEMA_NAME  # rules/<policy-id>/<version>.json -> rules/policy.schema.json
-    return compile_policy(document, path, beside if beside.is_file() else DEFAULT_SCHEMA_PATH)
+    rules = path.parent.parent  # rules/<policy-id>/<version>.json -> rules/ (else the project's rules/)
+    if therapies is None:
+        therapies = _therapies((rules if (rules / THERAPIES_DIR).is_dir() else DEFAULT_SCHEMA_PATH.parent).resolve())
+    beside = rules / SCHEMA_NAME
+    return compile_policy(document, path, beside if beside.is_file() else DEFAULT_SCHEMA_PATH, therapies=therapies)
 
 
-def compile_policy(document: dict, path: Path | str = "<memory>",
-                   schema_path: Path = DEFAULT_SCHEMA_PATH) -> Policy:
-    """Check and compile a parsed policy document (see ``load_policy``)."""
+def compile_policy(document: dict, path: Path | str = "<memory>", schema_path: Path = DEFAULT_SCHEMA_PATH, *,
+                   therapies: dict[str, Therapy] | None = None) -> Policy:
+    """Check and compile a parsed policy document (see ``load_policy``) covering one of ``therapies``
+    (default: those declared beside ``schema_path``)."""
+    if therapies is None:
+        therapies = _therapies(Path(schema_path).resolve().parent)
     errors = _validator(schema_path).iter_errors(document)
     problems = [f"{_where(e.absolute_path)}: {_schema_message(e)}"
                 for e in sorted(errors, key=lambda e: list(map(str, e.path)))]
     if problems:
         raise InvalidPolicy(path, problems)
-    checker = _Checker(document)
+    therapy_ref = document.get("therapy", LEGACY_THERAPY)
+    if therapy_ref not in therapies:
+        raise InvalidPolicy(path, [f"/therapy: {therapy_ref!r} is not a declared therapy "
+                                   f"(rules/therapies holds {sorted(therapies)})"])
+    checker = _Checker(document, therapies[therapy_ref])
     policy = checker.compile(path)
     if checker.problems:
         raise InvalidPolicy(path, checker.problems)
@@ -218,8 +241,9 @@ def _where(path) -> str:
 class _Checker:
     """Collects every semantic problem of one document while compiling it."""
 
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, therapy: Therapy):
         self.doc = document
+        self.therapy = therapy
         self.problems: list[str] = []
 
     def problem(self, where: str, message: str) -> None:
@@ -239,9 +263,10 @@ class _Checker:
             self.problem("/parameters", str(exc))
             facts = FactSpec()
         self.facts = facts
-        self.fact_paths = facts.fact_paths()
-        self.text_names = facts.text_names() | {f"param.{k}" for k in parameters}
-        self.ref_names = facts.ref_names()
+        self.registry = registry(facts, self.therapy)
+        self.fact_paths = set(self.registry.fields)
+        self.text_names = set(self.registry.words) | {f"param.{k}" for k in parameters}
+        self.ref_names = set(self.registry.evidence)
         self.fields_used: set[str] = set()
         self.static_texts = _parameter_texts(parameters, facts)
 
@@ -309,8 +334,9 @@ class _Checker:
             cautions=cautions, caution_rules={f"caution-{c}": c for c in cautions},
             documentation_requirements=tuple(doc.get("documentation_requirements", [])),
             documentation_results=tuple(documentation),
-            measures=measures, cases=tuple(doc["cases"]), texts=self.static_texts, ruleset=ruleset,
-            fact_fields=frozenset(self.fields_used), document=doc,
+            measures=measures, cases=tuple(doc["cases"]), therapy=self.therapy,
+            catalogue_version=doc.get("catalogue"), supersedes=doc.get("supersedes"), registry=self.registry,
+            texts=self.static_texts, ruleset=ruleset, fact_fields=frozenset(self.fields_used), document=doc,
         )
 
     # -- parts -------------------------------------------------------------------------------------

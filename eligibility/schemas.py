@@ -19,10 +19,10 @@ from .codes import is_icd10cm, normalise_icd10cm
 from .errors import InvalidSubmission
 from .model import (
     INSTRUMENT_RANGES,
-    SAFETY_FIELDS,
     Diagnosis,
     EctCourse,
     Episode,
+    Implant,
     MedicationTrial,
     Patient,
     PsychotherapyTrial,
@@ -35,6 +35,7 @@ from .model import (
     episode_of,
     weeks_between,
 )
+from .therapy import IMPLANT_KINDS, IMPLANT_LOCATIONS
 
 LIMITS = {
     "diagnoses": 50,
@@ -45,14 +46,17 @@ LIMITS = {
     "tms_courses": 20,
     "policies": 20,
     "side_effects": 20,
+    "implants": 20,
 }
 MEDICATION_OUTCOMES = ("no_response", "partial_response", "response", "remission", "intolerance", "ongoing", "unknown")
 PSYCHOTHERAPY_OUTCOMES = ("no_response", "partial_response", "response", "remission", "discontinued", "ongoing",
                           "unknown")
 MODALITIES = ("cbt", "ipt", "behavioral_activation", "problem_solving", "psychodynamic", "mbct", "act", "dbt",
               "supportive", "family", "group", "other")
-PROTOCOLS = ("rtms_10hz", "itbs", "deep_tms", "accelerated", "other")
+PROTOCOLS = ("rtms_10hz", "itbs", "deep_tms", "accelerated", "other")  # of tms_courses (contract section 1)
 EPISODES = ("current", "previous")
+FORMULATIONS = ("ir", "sr", "er", "odt", "transdermal", "intranasal", "other")
+REQUEST_KINDS = ("initial", "retreatment", "maintenance", "extension")
 CLINICIAN_ROLES = ("psychiatrist", "psychiatric_nurse_practitioner", "other_physician", "other")
 
 
@@ -122,6 +126,10 @@ def _choice(choices):
 
 # -- nested objects -----------------------------------------------------------------------------
 
+def _list_of(schema, name):
+    return _optional(BoundedList, fields.Nested(schema), max_length=LIMITS[name])
+
+
 class PatientSchema(ma.Schema):
     birth_date = _optional(fields.Date)
     age = _optional(StrictInteger, validate=validate.Range(0, 130))
@@ -180,6 +188,9 @@ class MedicationTrialSchema(ma.Schema):
     side_effects = _optional(BoundedList, fields.String(validate=validate.Length(max=200)),
                              max_length=LIMITS["side_effects"])
     dose_limited_by_tolerability = _optional(StrictBoolean)
+    formulation = _choice(FORMULATIONS)
+    augments = _optional(fields.String, validate=validate.Length(min=1, max=100))
+    adequacy_attested = _optional(StrictBoolean)
 
     @ma.validates_schema(skip_on_field_errors=True)
     def _drug_named_and_dates_ordered(self, data, **kwargs):
@@ -196,6 +207,7 @@ class PsychotherapyTrialSchema(ma.Schema):
     end_date = _optional(fields.Date)
     episode = _choice(EPISODES)
     outcome = _choice(PSYCHOTHERAPY_OUTCOMES)
+    adequacy_attested = _optional(StrictBoolean)
 
     @ma.validates_schema(skip_on_field_errors=True)
     def _dates_ordered(self, data, **kwargs):
@@ -218,21 +230,28 @@ class TmsCourseSchema(ma.Schema):
     episode = _choice(EPISODES)
 
 
-SafetySchema = ma.Schema.from_dict({name: _optional(StrictBoolean) for name in SAFETY_FIELDS}, name="SafetySchema")
+class ImplantSchema(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(IMPLANT_KINDS))
+    location = _choice(IMPLANT_LOCATIONS)
 
 
-class RequestSchema(ma.Schema):
-    kind = _choice(("initial", "retreatment", "maintenance"))
-    protocol = _choice(PROTOCOLS)
-    sessions = _optional(StrictInteger, validate=validate.Range(1, 100))
+def safety_schema(therapies) -> type[ma.Schema]:
+    """The safety screen: every field some therapy declares, and the implants with their locations."""
+    names = sorted({name for t in therapies for name in t.safety_fields})
+    return ma.Schema.from_dict({**{name: _optional(StrictBoolean) for name in names},
+                                "implants": _list_of(ImplantSchema, "implants")}, name="SafetySchema")
+
+
+def request_schema(therapies) -> type[ma.Schema]:
+    """What is asked for: the protocols are those the therapies declare."""
+    protocols = tuple(dict.fromkeys(p for t in therapies for p in t.protocols))
+    return ma.Schema.from_dict({"kind": _choice(REQUEST_KINDS), "protocol": _choice(protocols),
+                                "sessions": _optional(StrictInteger, validate=validate.Range(1, 100))},
+                               name="RequestSchema")
 
 
 class OrderingClinicianSchema(ma.Schema):
     role = _choice(CLINICIAN_ROLES)
-
-
-def _list_of(schema, name):
-    return _optional(BoundedList, fields.Nested(schema), max_length=LIMITS[name])
 
 
 # -- the submission -----------------------------------------------------------------------------
@@ -257,8 +276,8 @@ class SubmissionSchema(ma.Schema):
     psychotherapy_trials = _list_of(PsychotherapyTrialSchema, "psychotherapy_trials")
     ect_courses = _list_of(EctCourseSchema, "ect_courses")
     tms_courses = _list_of(TmsCourseSchema, "tms_courses")
-    safety = _optional(fields.Nested, SafetySchema)
-    request = _optional(fields.Nested, RequestSchema)
+    safety = _optional(fields.Nested, safety_schema(()))  # the therapies' fields: see ``submission_schema``
+    request = _optional(fields.Nested, request_schema(()))
     ordering_clinician = _optional(fields.Nested, OrderingClinicianSchema)
 
     def __init__(self, *, catalogue: Catalogue, policy_ids=None, today: date | None = None, **kwargs):
@@ -359,6 +378,8 @@ class SubmissionSchema(ma.Schema):
                 improvement_percent=t.get("improvement_percent"), adherence_percent=t.get("adherence_percent"),
                 side_effects=tuple(t.get("side_effects") or ()),
                 dose_limited_by_tolerability=t.get("dose_limited_by_tolerability"),
+                formulation=t.get("formulation"), augments=t.get("augments"),
+                adequacy_attested=t.get("adequacy_attested"),
             )
 
         def psychotherapy(i, t):
@@ -368,9 +389,11 @@ class SubmissionSchema(ma.Schema):
                 index=i, modality=t["modality"], sessions=t.get("sessions"), duration_weeks=duration,
                 weeks_source=weeks_source, start_date=t.get("start_date"), end_date=t.get("end_date"),
                 episode=ep, episode_source=ep_source, outcome=t.get("outcome") or "unknown",
+                adequacy_attested=t.get("adequacy_attested"),
             )
 
         request = data.get("request") or {}
+        safety = data.get("safety") or {}
         return Submission(
             as_of=as_of,
             reference=data.get("reference"),
@@ -388,11 +411,23 @@ class SubmissionSchema(ma.Schema):
             tms_courses=listed("tms_courses", lambda i, c: TmsCourse(
                 i, c.get("end_date"), c.get("sessions"), c.get("protocol"), c.get("outcome") or "unknown",
                 c.get("improvement_percent"), c.get("episode"))),
-            safety=Safety(**{k: v for k, v in (data.get("safety") or {}).items() if v is not None}),
-            request=Request(kind=request.get("kind") or "initial", protocol=request.get("protocol") or "rtms_10hz",
-                            sessions=request.get("sessions") or 36),
+            safety=Safety({k: v for k, v in safety.items() if k != "implants" and v is not None},
+                          None if safety.get("implants") is None else tuple(
+                              Implant(i, d["kind"], d.get("location")) for i, d in enumerate(safety["implants"]))),
+            request=Request(kind=request.get("kind") or "initial", protocol=request.get("protocol"),
+                            sessions=request.get("sessions")),
             ordering_clinician_role=(data.get("ordering_clinician") or {}).get("role"),
         )
+
+
+def submission_schema(therapies, **kwargs) -> SubmissionSchema:
+    """A submission schema whose safety screen and protocols are those ``therapies`` declare."""
+    therapies = tuple(therapies)
+    cls = type("SubmissionSchema", (SubmissionSchema,), {
+        "safety": _optional(fields.Nested, safety_schema(therapies)),
+        "request": _optional(fields.Nested, request_schema(therapies)),
+        "__doc__": SubmissionSchema.__doc__})
+    return cls(**kwargs)
 
 
 def pointer_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -1,6 +1,7 @@
 """Builders shared by the tests: the shared examples and classic treatment-resistant cases."""
 
 import json
+import shutil
 from functools import cache
 from pathlib import Path
 
@@ -8,6 +9,16 @@ from eligibility import load_library
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 AS_OF = "2026-11-02"
+
+
+def copy_rules_base(target: Path) -> Path:
+    """Make ``target`` a rules directory without policies: the drug catalogues and the therapies."""
+    from eligibility.library import CATALOGUE_DIR, rules_dir
+    from eligibility.therapy import THERAPIES_DIR
+
+    for folder in (CATALOGUE_DIR, THERAPIES_DIR):
+        shutil.copytree(rules_dir() / folder, Path(target) / folder)
+    return Path(target)
 
 
 @cache

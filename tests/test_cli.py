@@ -6,7 +6,7 @@ import pytest
 
 from eligibility.cli import main
 
-from .support import EXAMPLES, classic
+from .support import EXAMPLES, classic, copy_rules_base
 
 
 def run(capsys, *argv):
@@ -61,11 +61,10 @@ def test_check_rules_passes_for_the_shipped_policies(capsys):
 
 
 def test_check_rules_names_a_failing_case(capsys, tmp_path):
-    import shutil
 
     from eligibility.library import rules_dir
 
-    shutil.copy(rules_dir() / "drugs.json", tmp_path)
+    copy_rules_base(tmp_path)
     document = json.loads((rules_dir() / "tms-clinical" / "1.0.0.json").read_text())
     document["cases"][0]["expect"]["determination"] = "contraindicated"
     (tmp_path / "tms-clinical").mkdir()

@@ -2,11 +2,12 @@
 
 import copy
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from eligibility import InvalidPolicy
-from eligibility.facts import FactSpec, summarise
+from eligibility.facts import FactSpec, registry, summarise
 from eligibility.library import rules_dir
 from eligibility.policy import compile_policy
 
@@ -19,7 +20,10 @@ ANTIDEPRESSANTS = {"counts": {"ad": {
 
 
 def summary_of(library, document, parameters):
-    return summarise(library.load({"as_of": AS_OF, **document}), FactSpec.parse(parameters), library.catalogue)
+    """The summary under a policy reading only ``parameters`` (and the clinical policy's therapy)."""
+    spec, therapy = FactSpec.parse(parameters), library.policy("tms-clinical").therapy
+    policy = SimpleNamespace(facts=spec, therapy=therapy, registry=registry(spec, therapy), fact_fields=None)
+    return summarise(library.load({"as_of": AS_OF, **document}), policy, library.catalogue, every_field=True)
 
 
 def section(summary, prefix: str) -> dict:
@@ -97,7 +101,7 @@ def test_a_scale_selection_must_be_known():
 
 def test_the_asserted_fact_holds_only_the_fields_the_rules_test(library):
     policy = library.policy("tms-clinical")
-    s = summarise(library.load({"as_of": AS_OF, **classic()}), policy.facts, library.catalogue, policy.fact_fields)
+    s = summarise(library.load({"as_of": AS_OF, **classic()}), policy, library.catalogue)
 
     def paths(node, prefix=""):
         for key, value in node.items():
@@ -110,7 +114,7 @@ def test_every_fact_value_a_reason_may_name_is_printed(library):
     policy = library.policy("tms-clinical")
     document = {**classic(), "current_episode": {**classic()["current_episode"], "ect_candidate": True},
                 "patient": {"age": 44, "sex": "female", "pregnant": False}}
-    s = summarise(library.load({"as_of": AS_OF, **document}), policy.facts, library.catalogue)
+    s = summarise(library.load({"as_of": AS_OF, **document}), policy, library.catalogue, every_field=True)
     assert s.text("episode.ect_candidate") == "yes" and s.text("pregnant") == "no"
     assert s.text("safety.intracranial_metal") == "no" and s.text("sex") == "female"
     assert s.text("antidepressants.count") == "2" and s.text("episode.severity") == "severe"

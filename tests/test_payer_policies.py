@@ -15,7 +15,7 @@ from eligibility import InvalidPolicy, load_library
 from eligibility.checks import check_policy
 from eligibility.cli import main
 
-from .support import CLASSIC
+from .support import CLASSIC, copy_rules_base
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -94,8 +94,8 @@ def test_every_payer_policy_carries_the_device_contraindications(library, policy
 def _rules_dir_with(tmp_path: Path, mutate) -> tuple[Path, Path]:
     """A rules directory with the catalogue, tms-clinical and a mutated copy of the Aetna policy."""
     rules = tmp_path / "rules"
+    copy_rules_base(rules)
     (rules / "tms-clinical").mkdir(parents=True)
-    shutil.copy(RULES / "drugs.json", rules / "drugs.json")
     shutil.copy(RULES / "tms-clinical" / "1.0.0.json", rules / "tms-clinical" / "1.0.0.json")
     source = next((RULES / "aetna-cpb-0469").glob("*.json"))
     document = json.loads(source.read_text(encoding="utf-8"))

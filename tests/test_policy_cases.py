@@ -12,18 +12,19 @@ POLICIES = [load_policy(path) for path in policy_files(rules_dir())]
 def _cases():
     for policy in POLICIES:
         for case in policy.cases:
-            yield pytest.param(policy.id, case, id=f"{policy.ruleset_name}:{case['name']}")
+            yield pytest.param(policy.id, policy.version, case, id=f"{policy.ruleset_name}:{case['name']}")
 
 
-@pytest.mark.parametrize(("policy_id", "case"), list(_cases()))
-def test_policy_case(library, policy_id, case):
-    result = run_case(library, library.policy(policy_id), case)
+@pytest.mark.parametrize(("policy_id", "version", "case"), list(_cases()))
+def test_policy_case(library, policy_id, version, case):
+    """Every version's cases, old and new: an earlier file still decides as it did."""
+    result = run_case(library, library.policy(policy_id, version), case)
     assert not result.failures, "\n".join(result.failures)
 
 
-@pytest.mark.parametrize("policy_id", sorted({p.id for p in POLICIES}))
-def test_every_rule_of_a_policy_is_exercised_by_its_cases(library, policy_id):
-    report = check_policy(library, library.policy(policy_id))
+@pytest.mark.parametrize(("policy_id", "version"), sorted({(p.id, p.version) for p in POLICIES}))
+def test_every_rule_of_a_policy_is_exercised_by_its_cases(library, policy_id, version):
+    report = check_policy(library, library.policy(policy_id, version))
     assert not report.unexercised, f"rules no case makes fire: {report.unexercised}"
 
 

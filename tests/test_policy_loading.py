@@ -3,7 +3,6 @@
 import copy
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,8 @@ import pytest
 from eligibility import InvalidPolicy, load_library
 from eligibility.library import rules_dir
 from eligibility.policy import compile_policy, digest_of, load_policy
+
+from .support import copy_rules_base
 
 CLINICAL = rules_dir() / "tms-clinical" / "1.0.0.json"
 
@@ -107,7 +108,7 @@ def test_every_problem_is_reported_at_once(document, tmp_path):
 
 
 def test_the_library_refuses_to_load_half_a_rules_directory(document, tmp_path):
-    shutil.copy(rules_dir() / "drugs.json", tmp_path / "drugs.json")
+    copy_rules_base(tmp_path)
     (tmp_path / "tms-clinical").mkdir()
     (tmp_path / "tms-clinical" / "1.0.0.json").write_text(json.dumps(document))
     broken = copy.deepcopy(document)
@@ -120,7 +121,7 @@ def test_the_library_refuses_to_load_half_a_rules_directory(document, tmp_path):
 
 
 def test_a_file_must_sit_at_its_id_and_version(document, tmp_path):
-    shutil.copy(rules_dir() / "drugs.json", tmp_path / "drugs.json")
+    copy_rules_base(tmp_path)
     (tmp_path / "tms-clinical").mkdir()
     (tmp_path / "tms-clinical" / "2.0.0.json").write_text(json.dumps(document))
     with pytest.raises(InvalidPolicy, match="must match"):
