@@ -113,7 +113,8 @@ class MedicationTrial:
     start_date: date | None = None
     end_date: date | None = None
     episode: str | None = None
-    episode_source: str | None = None  # "episode" or "dates"
+    episode_source: str | None = None  # "episode" (as given), "dates" (derived) or "conflict" (they disagree)
+    episode_basis: str | None = None  # the dates that decided (or could not decide) the episode
     role: str = "monotherapy"
     outcome: str = "unknown"
     improvement_percent: float | None = None
@@ -145,6 +146,7 @@ class PsychotherapyTrial:
     end_date: date | None = None
     episode: str | None = None
     episode_source: str | None = None
+    episode_basis: str | None = None
     outcome: str = "unknown"
     adequacy_attested: bool | None = None
 
@@ -237,6 +239,21 @@ def weeks_between(start: date, end: date) -> float:
     return round((end - start).days / 7, 1)
 
 
-def episode_of(start: date, onset: date) -> str:
-    """Return ``current`` for a trial started on or after the episode's onset, else ``previous``."""
-    return "current" if start >= onset else "previous"
+def episode_of(start: date | None, end: date | None, onset: date, ongoing: bool) -> tuple[str | None, str]:
+    """Which episode a trial belongs to by its dates, and the dates that decided it.
+
+    A trial belongs to the current episode if it was taken at any time since the episode's onset,
+    wherever it started (a breakthrough episode on a maintenance antidepressant is the common case);
+    to a previous one if it ended before the onset. ``None``: the dates cannot tell.
+    """
+    if start is not None and start >= onset:
+        return "current", f"started {start.isoformat()}, on or after the current episode's onset {onset.isoformat()}"
+    began = f"started {start.isoformat()}, before" if start is not None else "started before"
+    if end is not None:
+        if end >= onset:
+            return "current", f"{began} the current episode's onset {onset.isoformat()}, and ran to {end.isoformat()}"
+        return "previous", f"ended {end.isoformat()}, before the current episode's onset {onset.isoformat()}"
+    if ongoing:
+        return "current", f"{began} the current episode's onset {onset.isoformat()}, and is ongoing"
+    return None, (f"{began} the current episode's onset {onset.isoformat()}; with no end_date, whether it was still "
+                  "taken after the onset is not known")

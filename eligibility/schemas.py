@@ -356,11 +356,18 @@ class SubmissionSchema(ma.Schema):
             return None, None
 
         def which_episode(item):
-            if item.get("episode"):
-                return item["episode"], "episode"
-            if item.get("start_date") and episode.onset:
-                return episode_of(item["start_date"], episode.onset), "dates"
-            return None, None
+            """(episode, how it was known, the dates that decided it); a stated episode the dates
+            contradict is not known (the clinician is asked which it was)."""
+            stated = item.get("episode")
+            if episode.onset is None or not (item.get("start_date") or item.get("end_date")):
+                return (stated, "episode", None) if stated else (None, None, None)
+            dated, basis = episode_of(item.get("start_date"), item.get("end_date"), episode.onset,
+                                      item.get("outcome") == "ongoing")
+            if stated is None:
+                return dated, "dates", basis
+            if dated is not None and dated != stated:
+                return None, "conflict", f"it is given as the {stated} episode, but it {basis}"
+            return stated, "episode", basis
 
         def listed(name, build):
             items = data.get(name)
@@ -368,12 +375,13 @@ class SubmissionSchema(ma.Schema):
 
         def medication(i, t):
             duration, weeks_source = weeks(t)
-            ep, ep_source = which_episode(t)
+            ep, ep_source, ep_basis = which_episode(t)
             return MedicationTrial(
                 index=i, given_name=t.get("drug"), rxnorm=t.get("rxnorm"),
                 drug=self.catalogue.resolve(t.get("drug"), t.get("rxnorm")),
                 daily_dose_mg=t.get("daily_dose_mg"), duration_weeks=duration, weeks_source=weeks_source,
                 start_date=t.get("start_date"), end_date=t.get("end_date"), episode=ep, episode_source=ep_source,
+                episode_basis=ep_basis,
                 role=t.get("role") or "monotherapy", outcome=t.get("outcome") or "unknown",
                 improvement_percent=t.get("improvement_percent"), adherence_percent=t.get("adherence_percent"),
                 side_effects=tuple(t.get("side_effects") or ()),
@@ -384,11 +392,11 @@ class SubmissionSchema(ma.Schema):
 
         def psychotherapy(i, t):
             duration, weeks_source = weeks(t)
-            ep, ep_source = which_episode(t)
+            ep, ep_source, ep_basis = which_episode(t)
             return PsychotherapyTrial(
                 index=i, modality=t["modality"], sessions=t.get("sessions"), duration_weeks=duration,
                 weeks_source=weeks_source, start_date=t.get("start_date"), end_date=t.get("end_date"),
-                episode=ep, episode_source=ep_source, outcome=t.get("outcome") or "unknown",
+                episode=ep, episode_source=ep_source, episode_basis=ep_basis, outcome=t.get("outcome") or "unknown",
                 adequacy_attested=t.get("adequacy_attested"),
             )
 

@@ -25,8 +25,21 @@ def test_weeks_between_dates_is_days_over_seven_to_one_decimal():
 
 def test_a_trial_started_on_the_onset_belongs_to_the_current_episode():
     onset = date(2025, 8, 1)
-    assert episode_of(date(2025, 8, 1), onset) == "current"
-    assert episode_of(date(2025, 7, 31), onset) == "previous"
+    assert episode_of(date(2025, 8, 1), None, onset, ongoing=False)[0] == "current"
+    assert episode_of(date(2025, 7, 1), date(2025, 7, 31), onset, ongoing=False)[0] == "previous"
+
+
+def test_a_trial_active_during_the_episode_belongs_to_it_wherever_it_started():
+    onset = date(2025, 8, 1)
+    episode, basis = episode_of(date(2024, 1, 10), date(2025, 12, 1), onset, ongoing=False)
+    assert episode == "current" and "2024-01-10" in basis and "2025-12-01" in basis
+    assert episode_of(date(2024, 1, 10), None, onset, ongoing=True)[0] == "current"
+    assert episode_of(date(2024, 1, 10), date(2025, 8, 1), onset, ongoing=False)[0] == "current"  # the onset day
+
+
+def test_a_trial_started_before_the_onset_with_no_end_is_not_placed():
+    episode, basis = episode_of(date(2024, 1, 10), None, date(2025, 8, 1), ongoing=False)
+    assert episode is None and "no end_date" in basis
 
 
 @pytest.mark.parametrize(("given", "normalised"), [

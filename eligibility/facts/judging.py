@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..model import MedicationTrial, Scale, Submission
 from .specs import CountSpec, ScaleSpec
 from .truth import TRUE, Truth, all_of, false, unknown
-from .words import fmt, outcome_words
+from .words import fmt, outcome_words, weeks
 
 if TYPE_CHECKING:
     from .registry import Context
@@ -75,7 +75,9 @@ def _episode_truth(item, spec: CountSpec, pointer: str) -> Truth:
     if spec.episodes is None or item.episode in spec.episodes:
         return TRUE
     if item.episode is None:
-        return unknown(f"{pointer}/episode", "its episode (or its start_date with /current_episode/onset)")
+        basis = getattr(item, "episode_basis", None)
+        return unknown(f"{pointer}/episode", f"which episode it treated ({basis})" if basis
+                       else "its episode (or its start_date with /current_episode/onset)")
     return false("it was in the {} episode", item.episode)
 
 
@@ -87,9 +89,35 @@ def _at_least(value, minimum, pointer: str, what: str, why: str) -> Truth:
     return TRUE if value >= minimum else false(why, value, minimum)
 
 
-def _dose_truth(t: MedicationTrial, drug, spec: CountSpec, pointer: str) -> Truth:
+def _attested(item, pointer: str, question: str, refused: str) -> Truth:
+    """The treating physician's attestation decides what the policy or the catalogue leaves to them."""
+    if item.adequacy_attested is True:
+        return TRUE
+    if item.adequacy_attested is False:
+        return false(refused)
+    return unknown(f"{pointer}/adequacy_attested", question)
+
+
+def _weeks_truth(item, spec: CountSpec, pointer: str) -> Truth:
+    if spec.min_weeks is None:
+        return TRUE
+    if item.duration_weeks is None:
+        return unknown(f"{pointer}/duration_weeks", "its duration in weeks")
+    if item.duration_weeks >= spec.min_weeks:
+        return TRUE
+    if spec.judged_by_physician:
+        return _attested(item, pointer, f"whether the treating physician judged {weeks(item.duration_weeks)} a "
+                                        f"sufficient duration (the policy leaves it to them; {weeks(spec.min_weeks)} "
+                                        "is its reference)",
+                         "the treating physician did not judge its duration sufficient")
+    return false("{} is short of {}", weeks(item.duration_weeks), weeks(spec.min_weeks))
+
+
+def _dose_truth(t: MedicationTrial, drug, spec: CountSpec, pointer: str, age: int | None) -> Truth:
     if spec.dose is None:
         return TRUE
+    if spec.dose in ("adequate", "outpatient_maximum_or_tolerated"):
+        return _dose_against_label(t, drug, spec.dose, pointer, age)
     dose = t.daily_dose_mg
     minimum, maximum = drug.min_adequate_mg, drug.max_labelled_mg
     if minimum is None and (spec.dose == "minimum_adequate" or maximum is None):
@@ -112,6 +140,108 @@ def _dose_truth(t: MedicationTrial, drug, spec: CountSpec, pointer: str) -> Trut
                    f"whether {fmt(dose)} mg/day (below {ceiling}) was the highest tolerated dose")
 
 
+def _no_threshold(t: MedicationTrial, drug, pointer: str, what: str) -> Truth:
+    """A threshold the catalogue does not have is a question for the clinician, never a "no"."""
+    dose = f"{fmt(t.daily_dose_mg)} mg/day" if t.daily_dose_mg is not None else "the dose taken"
+    return _attested(t, pointer, f"whether the treating physician judges {drug.name} at {dose} an adequate trial "
+                                 f"(the catalogue has no sourced {what} for {drug.name})",
+                     f"the treating physician did not judge {drug.name} at {dose} adequate")
+
+
+def _dose_against_label(t: MedicationTrial, drug, rule: str, pointer: str, age: int | None) -> Truth:
+    dose, minimum = t.daily_dose_mg, drug.min_adequate_mg
+    if dose is None:
+        return unknown(f"{pointer}/daily_dose_mg", "its daily dose")
+    if minimum is not None and dose < minimum:
+        return false("{} mg/day is below the minimum adequate dose of {} mg/day", dose, minimum)
+    if rule == "adequate":
+        return TRUE if minimum is not None else _no_threshold(t, drug, pointer, "minimum adequate dose")
+    # The maxima this trial could be held to: one when its formulation and the patient's age settle it.
+    candidates = drug.maximum_candidates(t.formulation, age)
+    maxima = [m for _, m in candidates]
+    if maxima and None not in maxima and all(dose >= m for m in maxima):
+        return TRUE
+    if minimum is None:
+        return _no_threshold(t, drug, pointer, "minimum adequate dose")
+    if t.dose_limited_by_tolerability is True:
+        return TRUE
+    if not maxima or None in maxima:  # the label gives no maximum (for this formulation): not a "no"
+        return all_of(unknown(f"{pointer}/dose_limited_by_tolerability",
+                              f"whether {fmt(dose)} mg/day was the highest tolerated dose"),
+                      _no_threshold(t, drug, pointer, "outpatient maximum"))
+    ceiling = _ceiling_words(candidates)
+    if all(dose < m for m in maxima):
+        if t.dose_limited_by_tolerability is False:
+            return false("{} mg/day is below {} and was not limited by tolerability", dose, ceiling)
+        return unknown(f"{pointer}/dose_limited_by_tolerability",
+                       f"whether {fmt(dose)} mg/day (below {ceiling}) was the highest tolerated dose")
+    # It reaches the maximum under some readings of the trial and not under others.
+    questions = []
+    if t.formulation is None and len(drug.formulations) > 1:
+        questions.append(unknown(f"{pointer}/formulation", f"its formulation ({ceiling})"))
+    if age is None and drug.age_maxima:
+        questions.append(unknown("/patient/age", f"the patient's age ({ceiling})"))
+    if t.dose_limited_by_tolerability is None or not questions:
+        questions.append(unknown(f"{pointer}/dose_limited_by_tolerability",
+                                 f"whether {fmt(dose)} mg/day was the highest tolerated dose ({ceiling})"))
+    return all_of(*questions)
+
+
+def _ceiling_words(candidates) -> str:
+    if len(candidates) == 1:
+        label, maximum = candidates[0]
+        return f"the outpatient maximum of {fmt(maximum)} mg/day" + (f" ({label})" if label else "")
+    return "the outpatient maximum (" + "; ".join(f"{label}: {fmt(m)} mg/day" for label, m in candidates) + ")"
+
+
+def _outcome_truth(t: MedicationTrial, spec: CountSpec, pointer: str) -> Truth | None:
+    """A recorded improvement above the response threshold is a response, whatever the label; a label that
+    contradicts the number is a question. ``None``: the number does not decide (the label does)."""
+    threshold, improvement = spec.response_above_percent, t.improvement_percent
+    if threshold is None or improvement is None or t.outcome in spec.intolerance_outcomes:
+        return None
+    responded = improvement > threshold
+    if responded and t.outcome in spec.failure_outcomes:
+        return unknown(f"{pointer}/outcome", f"whether it failed: it is recorded as {outcome_words(t.outcome)} "
+                                             f"but improved {fmt(improvement)}%, above the {fmt(threshold)}% "
+                                             "that makes a response")
+    if responded:
+        return false("an improvement of {}% is a response (above {}%), not a failure", improvement, threshold)
+    if t.outcome in ("response", "remission"):
+        return unknown(f"{pointer}/outcome", f"whether it failed: it is recorded as {outcome_words(t.outcome)} "
+                                             f"but improved only {fmt(improvement)}% (a response is above "
+                                             f"{fmt(threshold)}%)")
+    return None
+
+
+def _intolerance_truth(t: MedicationTrial, drug, spec: CountSpec, pointer: str) -> Truth:
+    """Intolerance counts at any dose, or (``intolerance_dose: adequate``) only at a therapeutic one."""
+    if spec.intolerance_dose == "any":
+        return TRUE
+    if drug.min_adequate_mg is None:
+        return _no_threshold(t, drug, pointer, "therapeutic dose")
+    if t.daily_dose_mg is None:
+        return unknown(f"{pointer}/daily_dose_mg", "the daily dose it was not tolerated at")
+    if t.daily_dose_mg < drug.min_adequate_mg:
+        return false("intolerance at {} mg/day, below the therapeutic dose of {} mg/day, does not count here",
+                     t.daily_dose_mg, drug.min_adequate_mg)
+    return TRUE
+
+
+def _augments_truth(t: MedicationTrial, drug, pointer: str) -> Truth:
+    """An augmenting agent labelled only with certain antidepressants counts only with one of them."""
+    allowed = getattr(drug, "augments_only", None)
+    if t.role != "augmentation" or not allowed:
+        return TRUE
+    names = " or ".join(allowed)
+    if t.augments is None:
+        return unknown(f"{pointer}/augments", f"which antidepressant {drug.name} was added to (labelled only "
+                                              f"with {names})")
+    if t.augments.strip().lower() in allowed:
+        return TRUE
+    return false("{} is labelled as augmentation only with {}, not {}", drug.name, names, t.augments)
+
+
 def _judge_medication(t: MedicationTrial, spec: CountSpec, ctx: Context) -> Truth:
     pointer = f"/medication_trials/{t.index}"
     drug = ctx.drug(t)
@@ -126,17 +256,23 @@ def _judge_medication(t: MedicationTrial, spec: CountSpec, ctx: Context) -> Trut
     episode = _episode_truth(t, spec, pointer)
     if episode.value is False:
         return episode
+    augments = _augments_truth(t, drug, pointer)
+    if augments.value is False:
+        return augments
+    by_number = _outcome_truth(t, spec, pointer)
+    if by_number is not None and by_number.value is False:
+        return by_number
     if t.outcome in spec.intolerance_outcomes:
-        return episode
+        return all_of(episode, augments, _intolerance_truth(t, drug, spec, pointer))
     if t.outcome in spec.failure_outcomes or t.outcome == "unknown":
         if t.outcome == "unknown" and spec.intolerance_outcomes:
             # an unknown outcome may be intolerance, which counts whatever the dose and duration
-            return all_of(episode, unknown(f"{pointer}/outcome", "its outcome"))
+            return all_of(episode, augments, unknown(f"{pointer}/outcome", "its outcome"))
         adequacy = [
             episode,
-            _dose_truth(t, drug, spec, pointer),
-            _at_least(t.duration_weeks, spec.min_weeks, f"{pointer}/duration_weeks", "its duration in weeks",
-                      "{} weeks is short of {}"),
+            augments,
+            _dose_truth(t, drug, spec, pointer, ctx.sub.patient.age),
+            _weeks_truth(t, spec, pointer),
             _at_least(t.adherence_percent, spec.min_adherence_percent, f"{pointer}/adherence_percent",
                       "its adherence", "adherence of {}% is below {}%"),
         ]
@@ -144,9 +280,13 @@ def _judge_medication(t: MedicationTrial, spec: CountSpec, ctx: Context) -> Trut
                 and t.improvement_percent >= spec.max_improvement_percent:
             adequacy.append(false("an improvement of {}% is not a failure here (below {}% is required)",
                                   t.improvement_percent, spec.max_improvement_percent))
+        if by_number is not None:
+            adequacy.append(by_number)
         if t.outcome == "unknown":
             adequacy.append(unknown(f"{pointer}/outcome", "its outcome"))
         return all_of(*adequacy)
+    if by_number is not None:
+        return all_of(episode, augments, by_number)
     return false("the outcome, {}, is not a failure", outcome_words(t.outcome))
 
 
@@ -160,14 +300,15 @@ def _judge_psychotherapy(t, spec: CountSpec, ctx: Context) -> Truth:
         outcome = unknown(f"{pointer}/outcome", "its outcome")
     else:
         return false("the outcome, {}, is not a failure", outcome_words(t.outcome))
-    return all_of(
-        _episode_truth(t, spec, pointer),
-        outcome,
-        _at_least(t.duration_weeks, spec.min_weeks, f"{pointer}/duration_weeks", "its duration in weeks",
-                  "{} weeks is short of {}"),
-        _at_least(t.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions",
-                  "{} sessions is short of {}"),
-    )
+    sessions = _at_least(t.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions",
+                         "{} sessions is short of {}")
+    weeks_ = _weeks_truth(t, spec, pointer)
+    if spec.judged_by_physician and sessions.value is False:
+        sessions = _attested(t, pointer, f"whether the treating physician judged {t.sessions} sessions an "
+                                         f"adequate trial (the policy leaves it to them; {spec.min_sessions} "
+                                         "is its reference)",
+                             "the treating physician did not judge it an adequate trial")
+    return all_of(_episode_truth(t, spec, pointer), outcome, weeks_, sessions)
 
 
 def _days_since_end(item, spec: CountSpec, as_of, pointer: str) -> Truth:

@@ -15,13 +15,20 @@ RESERVED_NAMES = frozenset({"t", "sid", "id", "age", "sex", "pregnant", "episode
                             "request", "clinician", "param"})
 
 COUNT_SOURCES = ("medication_trials", "psychotherapy_trials", "ect_courses", "tms_courses")
-DOSE_RULES = ("minimum_adequate", "maximum_labelled_or_tolerated")
+# "minimum_adequate" and "maximum_labelled_or_tolerated" are the readings of the first policy files, kept so
+# that those files decide as they did: a drug without a catalogue threshold cannot qualify there. Files from
+# 2026-12 use "adequate" and "outpatient_maximum_or_tolerated": a threshold the catalogue does not have is
+# a question for the clinician (unknown), never a "no", and the maximum is the one an outpatient trial can
+# reach for the trial's formulation and the patient's age.
+DOSE_RULES = ("minimum_adequate", "maximum_labelled_or_tolerated", "adequate", "outpatient_maximum_or_tolerated")
+INTOLERANCE_DOSES = ("any", "adequate")
 _SPEC_KEYS = {
     "medication_trials": {"source", "title", "episodes", "roles", "categories", "classes", "failure_outcomes",
                           "intolerance_outcomes", "min_weeks", "dose", "min_adherence_percent",
-                          "max_improvement_percent"},
+                          "max_improvement_percent", "response_above_percent", "intolerance_dose",
+                          "judged_by_physician"},
     "psychotherapy_trials": {"source", "title", "episodes", "modalities", "failure_outcomes", "min_weeks",
-                             "min_sessions"},
+                             "min_sessions", "judged_by_physician"},
     "ect_courses": {"source", "title", "episodes", "outcomes", "min_sessions", "min_days_since_end",
                     "max_days_since_end"},
     "tms_courses": {"source", "title", "episodes", "outcomes", "protocols", "min_improvement_percent",
@@ -54,6 +61,11 @@ class CountSpec:
     improvement_above_percent: float | None = None
     min_days_since_end: int | None = None
     max_days_since_end: int | None = None
+    # improvement above this is a response, whatever the outcome label (a label that says otherwise: unknown)
+    response_above_percent: float | None = None
+    intolerance_dose: str = "any"  # "adequate": intolerance counts only at a therapeutic dose
+    # adequacy is the treating physician's to judge: below the numbers, their attestation decides
+    judged_by_physician: bool = False
 
     @classmethod
     def parse(cls, name: str, spec: dict) -> CountSpec:
@@ -66,6 +78,8 @@ class CountSpec:
             raise ValueError(f"key(s) {sorted(unknown_keys)} do not apply to {source}")
         if spec.get("dose") not in (None, *DOSE_RULES):
             raise ValueError(f"dose must be one of {list(DOSE_RULES)}")
+        if spec.get("intolerance_dose", "any") not in INTOLERANCE_DOSES:
+            raise ValueError(f"intolerance_dose must be one of {list(INTOLERANCE_DOSES)}")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
         values.setdefault("title", name.replace("_", " "))
         return cls(name=name, **values)
@@ -75,15 +89,20 @@ class CountSpec:
         parts = []
         if self.min_weeks is not None:
             parts.append(f"at least {fmt(self.min_weeks)} weeks")
-        if self.dose == "minimum_adequate":
+        if self.dose in ("minimum_adequate", "adequate"):
             parts.append("at or above the catalogue's minimum adequate dose")
         elif self.dose == "maximum_labelled_or_tolerated":
             parts.append("at the maximum labelled dose (or the highest tolerated dose at or above the minimum "
                          "adequate dose)")
+        elif self.dose == "outpatient_maximum_or_tolerated":
+            parts.append("at the label's outpatient maximum for its formulation and the patient's age (or the "
+                         "highest tolerated dose at or above the minimum adequate dose)")
         if self.min_adherence_percent is not None:
             parts.append(f"with adherence of at least {fmt(self.min_adherence_percent)}%")
         if self.min_sessions is not None:
             parts.append(f"at least {fmt(self.min_sessions)} sessions")
+        if self.judged_by_physician:
+            parts.append("or as the treating physician judges adequate")
         return ", ".join(parts) if parts else "any adequacy"
 
 

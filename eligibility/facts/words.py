@@ -12,6 +12,11 @@ def fmt(number: float | int | None) -> str:
     return f"{number:g}"
 
 
+def weeks(number: float | int | None) -> str:
+    """'1 week', '8 weeks', '0.5 weeks'."""
+    return f"{fmt(number)} week" + ("" if number == 1 else "s")
+
+
 def join(items: list[str], empty: str = "none") -> str:
     return "; ".join(items) if items else empty
 
@@ -35,7 +40,7 @@ def describe_medication(t) -> str:
     if t.daily_dose_mg is not None:
         parts.append(f"{fmt(t.daily_dose_mg)} mg/day")
     if t.duration_weeks is not None:
-        parts.append(f"for {fmt(t.duration_weeks)} weeks" + (" (from its dates)" if t.weeks_source == "dates" else ""))
+        parts.append(f"for {weeks(t.duration_weeks)}" + (" (from its dates)" if t.weeks_source == "dates" else ""))
     head = " ".join(parts)
     if t.role == "augmentation":
         head += " as augmentation"
@@ -47,7 +52,7 @@ def describe_psychotherapy(t) -> str:
     if t.sessions is not None:
         parts.append(f"{t.sessions} sessions")
     if t.duration_weeks is not None:
-        parts.append(f"over {fmt(t.duration_weeks)} weeks")
+        parts.append(f"over {weeks(t.duration_weeks)}")
     return " ".join(parts) + (f", {outcome_words(t.outcome)}" if t.outcome != "unknown" else "")
 
 
