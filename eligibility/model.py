@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from .catalogue import Drug  # noqa: F401  (defined with the catalogue; re-exported for ``eligibility.model.Drug``)
+
 
 class Status(enum.StrEnum):
     """Three-valued status of a criterion."""
@@ -61,18 +63,6 @@ SAFETY_FIELDS = (
     "substance_use_past_90_days",
     "ketamine_or_esketamine_current",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Drug:
-    """One ingredient of the drug catalogue."""
-
-    name: str
-    rxcui: str | None
-    drug_class: str
-    category: str
-    min_adequate_mg: float | None
-    max_labelled_mg: float | None
 
 
 @dataclass(frozen=True, slots=True)
