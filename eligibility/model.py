@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
+from .catalogue import Drug  # noqa: F401  (defined with the catalogue; re-exported for ``eligibility.model.Drug``)
+
 
 class Status(enum.StrEnum):
     """Three-valued status of a criterion."""
@@ -49,18 +51,6 @@ INSTRUMENT_RANGES = {
     "ids-c30": (0, 84),
     "cgi-s": (1, 7),
 }
-
-@dataclass(frozen=True, slots=True)
-class Drug:
-    """One ingredient of the drug catalogue."""
-
-    name: str
-    rxcui: str | None
-    drug_class: str
-    category: str
-    min_adequate_mg: float | None
-    max_labelled_mg: float | None
-
 
 @dataclass(frozen=True, slots=True)
 class Patient:
