@@ -187,8 +187,14 @@ def measures_rows(measures: dict) -> list[tuple[str, str]]:
             ("Psychotherapy trials failed", known(measures.get("psychotherapy_trials_failed")))]
     score, span, band = (measures.get("maudsley_score"), measures.get("maudsley_score_range"),
                          measures.get("maudsley_band"))
-    maudsley = str(score) if score is not None else (f"{span[0]}–{span[1]} (not every component is known)"
-                                                     if span else "unknown")
+    if score is not None:
+        maudsley = str(score)
+    elif span:
+        maudsley = f"{span[0]}–{span[1]} (not every component is known)"
+    elif measures.get("failed_adequate_trials_current_episode") == 0:
+        maudsley = "not staged: no failed adequate trial"
+    else:
+        maudsley = "unknown"
     if band:
         maudsley += f", {band}"
     components = measures.get("maudsley_components") or {}

@@ -155,12 +155,13 @@ class MeasuresSchema(OutputSchema):
     ect_used = _nullable(fields.Boolean, text="Any ECT in the current episode.")
     maudsley_score = _nullable(fields.Integer, text="Maudsley Staging Method total (3-15), when every component "
                                                     "is known.")
-    maudsley_score_range = fields.List(fields.Integer(), validate=validate.Length(equal=2),
-                                       **_doc("The lowest and highest total the known components allow."))
+    maudsley_score_range = fields.List(fields.Integer(), validate=validate.Length(equal=2), allow_none=True,
+                                       **_doc("The lowest and highest total the known components allow; null "
+                                              "with no failed adequate trial (nothing to stage)."))
     maudsley_band = _nullable(fields.String, validate=validate.OneOf(("mild", "moderate", "severe")),
                               text="The MSM band (3-6 mild, 7-10 moderate, 11-15 severe), when the range "
                                    "settles it.")
-    maudsley_components = fields.Nested(MaudsleyComponentsSchema)
+    maudsley_components = fields.Nested(MaudsleyComponentsSchema, allow_none=True)
     thase_rush_stage = _nullable(fields.Integer, validate=validate.Range(0, 5),
                                  text="Thase-Rush stage 0-5 (0-V), when an adequate trial allows staging.")
 

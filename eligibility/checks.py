@@ -80,6 +80,8 @@ def run_case(library: Library, policy: Policy, case: dict) -> CaseResult:
             failures.append(f"measure {name} is {measures.get(name)!r}, expected {value!r}")
     fired = [rule for c in result.criteria for rule in c.rules]
     fired += [f"caution-{c.id}" for c in result.cautions]
+    fired += [name for d in result.documentation_requirements
+              if (name := f"documentation-{d.id}") in policy.documentation_rules]
     return CaseResult(case["name"], failures, fired)
 
 

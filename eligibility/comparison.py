@@ -15,6 +15,7 @@ from .model import Kind
 from .policy import Criterion, Policy
 
 DAGGER = " †"
+DOUBLE_DAGGER = " ‡"
 _KIND_ORDER = (Kind.INCLUSION, Kind.EXCLUSION, Kind.CONTRAINDICATION)
 
 
@@ -56,7 +57,8 @@ def comparison_markdown(policies: Iterable[Policy], first: Iterable[str] = ()) -
         "by hand (a test fails when this file is stale). Rows are rule dimensions (criterion ids, grouped by kind),",
         "columns are policies; each cell is that policy's criterion as it words it, with its own numbers. An any-of",
         "criterion lists its alternatives. — means the policy has no such criterion. † marks a cell that rests on a",
-        "number the policy file marks unconfirmed; those numbers and why are listed under the table.",
+        "number the policy file marks unconfirmed, ‡ a cell whose yes/no reading of the source the file marks",
+        "unconfirmed; both are listed under the table with why.",
         "",
         _row(header),
         _row(["---"] * len(header)),
@@ -75,6 +77,15 @@ def comparison_markdown(policies: Iterable[Policy], first: Iterable[str] = ()) -
         for name, value, note in notes:
             lines.append(f"- `{name}` = {_value(value)}: {note.get('note', 'no note given')}")
         lines.append("")
+    readings = [(p, c) for p in ordered for c in p.criteria if c.reading == "unconfirmed"]
+    if readings:
+        lines += ["## Unconfirmed readings", ""]
+        for policy in ordered:
+            mine = [c for p, c in readings if p is policy]
+            if mine:
+                lines += [f"### `{policy.id}` {policy.version}", ""]
+                lines += [f"- `{c.id}`: {c.note or 'no note given'}" for c in mine]
+                lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -86,7 +97,7 @@ def _cell(policy: Policy, criterion: Criterion) -> str:
         text = f"{criterion.title}: " + joiner.join(leaf.title for leaf in criterion.leaves)
     unconfirmed = any(policy.parameter_notes.get(name, {}).get("status") == "unconfirmed"
                       for name in _parameters_used(policy, criterion.id))
-    return text + (DAGGER if unconfirmed else "")
+    return text + (DAGGER if unconfirmed else "") + (DOUBLE_DAGGER if criterion.reading == "unconfirmed" else "")
 
 
 def _parameters_used(policy: Policy, criterion_id: str) -> set[str]:

@@ -65,6 +65,7 @@ def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list
 
     decided: dict[tuple[str, str | None], Rule] = {}
     cautions_fired: set[str] = set()
+    documentation_fired: set[str] = set()
     fired = fire(summary.fact)
     if len(set(fired)) != len(fired):
         twice = sorted({name for name in fired if fired.count(name) > 1})
@@ -73,9 +74,12 @@ def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list
     for name in fired:
         rule = policy.rules.get(name)
         if rule is None:
-            if name not in policy.caution_rules:
+            if name in policy.caution_rules:
+                cautions_fired.add(policy.caution_rules[name])
+            elif name in policy.documentation_rules:
+                documentation_fired.add(policy.documentation_rules[name])
+            else:
                 raise EngineError(f"{policy.ruleset_name}: the engine fired unknown rule {name!r}")
-            cautions_fired.add(policy.caution_rules[name])
         elif decided.setdefault(rule.target, rule) is not rule:
             raise EngineError(f"{policy.ruleset_name}: rules {decided[rule.target].name!r} and {name!r} both "
                               f"decided {_target(rule.target)}; a policy's rules must not overlap")
@@ -89,7 +93,9 @@ def evaluate_policy(sub: Submission, policy: Policy, fire: Callable[[dict], list
         missing_information=tuple(missing),
         cautions=tuple(Note(c.id, c.detail.render(values), c.urls)
                        for c in policy.cautions.values() if c.id in cautions_fired),
-        documentation_requirements=policy.documentation_results,
+        documentation_requirements=tuple(d for d in policy.documentation_results
+                                         if f"documentation-{d.id}" not in policy.documentation_rules
+                                         or d.id in documentation_fired),
         measures=Measures(**measures(sub, policy, summary)),
     )
 

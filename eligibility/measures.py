@@ -18,8 +18,11 @@ def months_between(start: date, end: date) -> int:
 
 
 def maudsley_failure_points(failures: int) -> int:
-    """MSM points for failed antidepressant trials: 1-2 give 1, 3-4 give 2, 5-6 give 3, 7-10 give 4, >10 give 5."""
-    for ceiling, points in ((0, 0), (2, 1), (4, 2), (6, 3), (10, 4)):
+    """MSM points for failed antidepressant trials: 1-2 give 1, 3-4 give 2, 5-6 give 3, 7-10 give 4, >10 give 5
+    (the scale stages treatment resistance: it has no row for no failure)."""
+    if failures < 1:
+        raise ValueError("the Maudsley Staging Method stages one or more failed trials")
+    for ceiling, points in ((2, 1), (4, 2), (6, 3), (10, 4)):
         if failures <= ceiling:
             return points
     return 5
@@ -30,9 +33,13 @@ def maudsley(sub: Submission, failures: int | None, augmentation_used: bool | No
     """Return the MSM components, total (3-15), the range the total spans and the band.
 
     The total is ``None`` while a component is unknown; the band is given whenever the whole
-    range falls in one band.
+    range falls in one band. With no failed adequate trial there is nothing to stage: every
+    figure is ``None`` (the scale runs from 3, with at least one failure).
     """
     ep = sub.episode
+    if failures == 0:
+        return {"maudsley_score": None, "maudsley_score_range": None, "maudsley_band": None,
+                "maudsley_components": None}
     duration = None
     if ep.onset is not None:
         months = months_between(ep.onset, sub.as_of)
@@ -53,7 +60,7 @@ def maudsley(sub: Submission, failures: int | None, augmentation_used: bool | No
     }
     # An unknown component could take any of its values: report the range the total can span.
     spans = {"duration": (1, 3), "severity": (4, 5) if ep.severity == "severe" else (1, 5),
-             "treatment_failures": (0, 5), "augmentation": (0, 1), "ect": (0, 1)}
+             "treatment_failures": (1, 5), "augmentation": (0, 1), "ect": (0, 1)}
     low = sum(v if v is not None else spans[k][0] for k, v in components.items())
     high = sum(v if v is not None else spans[k][1] for k, v in components.items())
     known = low == high

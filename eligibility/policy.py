@@ -123,6 +123,8 @@ class Criterion:
     combine: str | None  # None, "any_of" or "all_of"
     leaves: tuple[Leaf, ...]
     urls: tuple[str, ...]
+    reading: str = "confirmed"  # "unconfirmed": the file's yes/no reading of its source is not certain
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class Policy:
     caution_rules: dict[str, str]  # ruleset rule name -> caution id
     documentation_requirements: tuple[dict, ...]
     documentation_results: tuple[Note, ...]  # as results print them: sources as URLs
+    documentation_rules: dict[str, str]  # ruleset rule name -> id of a requirement that applies only when it fires
     measures: dict[str, str]
     cases: tuple[dict, ...]
     therapy: Therapy
@@ -302,7 +305,8 @@ class _Checker:
                 leaf_title = self._title(b["title"], f"{bwhere}/title") if combine else title
                 leaves.append(Leaf(b["id"], leaf_title, leaf_sources, tuple(b["rules"]), self._urls(leaf_sources)))
             criteria.append(Criterion(c["id"], Kind(c["kind"]), c["kind"], title, tuple(c["sources"]), combine,
-                                      tuple(leaves), self._urls(c["sources"])))
+                                      tuple(leaves), self._urls(c["sources"]), c.get("status", "confirmed"),
+                                      c.get("note")))
 
         cautions = {}
         for i, caution in enumerate(doc.get("cautions", [])):
@@ -314,10 +318,17 @@ class _Checker:
             cautions[caution["id"]] = Caution(caution["id"], self._template(caution["detail"], f"{where}/detail"),
                                               tuple(caution["sources"]), self._urls(caution["sources"]))
             ruleset[name] = {"all": [{"m": {"$and": [{"t": "s"}, self._condition(caution["when"], where)]}}]}
-        documentation = []
+        documentation, documentation_rules = [], {}
         for i, req in enumerate(doc.get("documentation_requirements", [])):
-            self._check_sources(req["sources"], f"/documentation_requirements/{i}/sources")
+            where = f"/documentation_requirements/{i}"
+            self._check_sources(req["sources"], f"{where}/sources")
             documentation.append(Note(req["id"], req["detail"], self._urls(req["sources"])))
+            if "when" in req:
+                name = f"documentation-{req['id']}"
+                if name in rules or name in ruleset or name in documentation_rules:
+                    self.problem(f"{where}/id", f"requirement {req['id']!r} clashes with another rule")
+                documentation_rules[name] = req["id"]
+                ruleset[name] = {"all": [{"m": {"$and": [{"t": "s"}, self._condition(req["when"], where)]}}]}
         measures = dict(doc.get("measures", {}))
         wanted = {"antidepressants": "medication_trials", "augmentation": "medication_trials",
                   "psychotherapy": "psychotherapy_trials", "ect": "ect_courses"}
@@ -333,7 +344,7 @@ class _Checker:
             parameters=parameters, parameter_notes=notes, facts=facts, criteria=tuple(criteria), rules=rules,
             cautions=cautions, caution_rules={f"caution-{c}": c for c in cautions},
             documentation_requirements=tuple(doc.get("documentation_requirements", [])),
-            documentation_results=tuple(documentation),
+            documentation_results=tuple(documentation), documentation_rules=documentation_rules,
             measures=measures, cases=tuple(doc["cases"]), therapy=self.therapy,
             catalogue_version=doc.get("catalogue"), supersedes=doc.get("supersedes"), registry=self.registry,
             texts=self.static_texts, ruleset=ruleset, fact_fields=frozenset(self.fields_used), document=doc,

@@ -4,6 +4,7 @@ import json
 import shutil
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from eligibility import load_library
 
@@ -103,3 +104,23 @@ def resolve(document, pointer: str):
         else:
             raise KeyError(pointer)
     return node
+
+
+# -- summaries under a policy's parameters alone (tests of the facts) ------------------------------------
+
+FIRST_CATALOGUE = "2026-11-25"  # the catalogue the first dose rules were written against
+
+
+def summary_of(library, document, parameters, catalogue=FIRST_CATALOGUE, therapy="tms@1"):
+    """The summary under a policy reading only ``parameters``, the named catalogue version and therapy."""
+    from eligibility.facts import FactSpec, registry, summarise
+
+    spec, therapy = FactSpec.parse(parameters), library.therapies[therapy]
+    policy = SimpleNamespace(facts=spec, therapy=therapy, registry=registry(spec, therapy), fact_fields=None)
+    return summarise(library.load({"as_of": AS_OF, **document}), policy, library.catalogues[catalogue],
+                     every_field=True)
+
+
+def section(summary, prefix: str) -> dict:
+    """The summary's fields under ``prefix`` (``ad`` gives count, possible, ...)."""
+    return {k[len(prefix) + 1:]: v for k, v in summary.values.items() if k.startswith(prefix + ".")}

@@ -2,33 +2,20 @@
 
 import copy
 import json
-from types import SimpleNamespace
 
 import pytest
 
 from eligibility import InvalidPolicy
-from eligibility.facts import FactSpec, registry, summarise
+from eligibility.facts import FactSpec, summarise
 from eligibility.library import rules_dir
 from eligibility.policy import compile_policy
 
-from .support import AS_OF, classic
+from .support import AS_OF, classic, section, summary_of
 
 ANTIDEPRESSANTS = {"counts": {"ad": {
     "source": "medication_trials", "episodes": ["current"], "roles": ["monotherapy"], "categories": ["antidepressant"],
     "intolerance_outcomes": ["intolerance"], "min_weeks": 6, "dose": "maximum_labelled_or_tolerated",
     "min_adherence_percent": 80}}}
-
-
-def summary_of(library, document, parameters):
-    """The summary under a policy reading only ``parameters`` (and the clinical policy's therapy)."""
-    spec, therapy = FactSpec.parse(parameters), library.policy("tms-clinical").therapy
-    policy = SimpleNamespace(facts=spec, therapy=therapy, registry=registry(spec, therapy), fact_fields=None)
-    return summarise(library.load({"as_of": AS_OF, **document}), policy, library.catalogue, every_field=True)
-
-
-def section(summary, prefix: str) -> dict:
-    """The summary's fields under ``prefix`` (``ad`` gives count, possible, ...)."""
-    return {k[len(prefix) + 1:]: v for k, v in summary.values.items() if k.startswith(prefix + ".")}
 
 
 def trials(*items):

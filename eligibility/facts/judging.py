@@ -152,6 +152,9 @@ def _dose_against_label(t: MedicationTrial, drug, rule: str, pointer: str, age: 
     dose, minimum = t.daily_dose_mg, drug.min_adequate_mg
     if dose is None:
         return unknown(f"{pointer}/daily_dose_mg", "its daily dose")
+    if drug.dose_basis:  # the catalogue's figures are not mg/day of the drug named (a session, a patch, one
+        # ingredient of a combination): a daily dose cannot be compared with them
+        return _no_threshold(t, drug, pointer, f"daily-dose threshold (its figures are {drug.dose_basis})")
     if minimum is not None and dose < minimum:
         return false("{} mg/day is below the minimum adequate dose of {} mg/day", dose, minimum)
     if rule == "adequate":

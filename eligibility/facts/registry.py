@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 from ..catalogue import Catalogue
@@ -30,6 +31,10 @@ from .specs import CountSpec, FactSpec, ScaleSpec
 from .words import DESCRIBE, fmt, join, word
 
 Compute = Callable[["Context"], Any]
+# The ordering clinician's role as a sentence names it ("ordered by {clinician.role_phrase}").
+ROLE_PHRASES = {"psychiatrist": "a psychiatrist", "psychiatric_nurse_practitioner": "a psychiatric nurse practitioner",
+                "other_physician": "a physician who is not a psychiatrist",
+                "other": "a clinician who is neither a physician nor a psychiatric nurse practitioner"}
 
 
 class Context:
@@ -143,6 +148,7 @@ def _patient(r: Registry) -> None:
     r.fact("sex", lambda c: c.sub.patient.sex)
     r.fact("pregnant", lambda c: c.sub.patient.pregnant)
     r.fact("clinician.role", lambda c: c.sub.ordering_clinician_role,
+           words={"clinician.role_phrase": lambda c: ROLE_PHRASES.get(c.sub.ordering_clinician_role, "not given")},
            evidence={"@clinician.role": lambda c: _pointer_if("/ordering_clinician/role",
                                                               bool(c.sub.ordering_clinician_role))})
     r.fact(None, words={"as_of": lambda c: c.sub.as_of.isoformat()})
@@ -215,6 +221,12 @@ def _scale(r: Registry, spec: ScaleSpec) -> None:
                                                          chosen(c) is not None)})
     r.fact(f"{prefix}.threshold", lambda c: chosen(c) and spec.thresholds[chosen(c).instrument],
            text=words_of("threshold", lambda c, s: fmt(spec.thresholds[s.instrument])))
+    r.fact(f"{prefix}.reaches", lambda c: None if chosen(c) is None else spec.reaches(chosen(c).instrument,
+                                                                                        chosen(c).score),
+           words={f"{prefix}.band": words_of("band", lambda c, s: (
+               f"{fmt(spec.thresholds[s.instrument])}" if s.instrument not in spec.lows else
+               f"{fmt(spec.lows[s.instrument])} to {fmt(spec.thresholds[s.instrument])} (the bandings the policy "
+               f"cites disagree between these)"))})
     r.fact(f"{prefix}.days_ago", lambda c: None if chosen(c) is None else (c.sub.as_of - chosen(c).date).days,
            text=words_of("days_ago", lambda c, s: str((c.sub.as_of - s.date).days)),
            words={f"{prefix}.date": words_of("date", lambda c, s: s.date.isoformat()),
@@ -249,8 +261,16 @@ def _count(r: Registry, spec: CountSpec) -> None:
     def qualifying(k: Counted):
         return k.items(True)
 
-    def classes(c: Context, items) -> set[str]:
-        return {drug.drug_class for drug in map(c.drug, items) if drug}
+    def options(c: Context, items) -> list[tuple[str, ...]]:
+        """Each drug's class under each grouping a source gives (one, unless the sources disagree)."""
+        return [getattr(drug, "classes", (drug.drug_class,)) for drug in map(c.drug, items) if drug]
+
+    def class_names(c: Context, items) -> str:
+        names = {}
+        for classes in options(c, items):
+            title, *others = (c.catalogue.class_title(k) for k in classes)
+            names[title] = title + (f" (by another grouping: {', '.join(others)})" if others else "")
+        return ", ".join(names[k] for k in sorted(names)) or "none"
 
     r.fact(f"{name}.listed", lambda c: counted(c).listed, words={
         f"{name}.title": lambda c: spec.title,
@@ -272,14 +292,44 @@ def _count(r: Registry, spec: CountSpec) -> None:
     r.fact(f"{name}.count", when_listed(lambda k: len(qualifying(k))))
     r.fact(f"{name}.possible", when_listed(lambda k: len(qualifying(k)) + len(k.items(None))))
     if spec.source == "medication_trials":
-        r.fact(f"{name}.classes", lambda c: len(classes(c, qualifying(counted(c)))) if counted(c).listed else None)
-        r.fact(f"{name}.classes_possible", lambda c: len(classes(c, qualifying(counted(c)) + counted(c).items(None)))
+        # Where sources group a drug differently, "how many classes" is a range: the fewest any grouping
+        # allows (classes) and the most (classes_possible, which also counts the undecided trials).
+        r.fact(f"{name}.classes", lambda c: fewest_classes(options(c, qualifying(counted(c))))
+               if counted(c).listed else None)
+        r.fact(f"{name}.classes_possible", lambda c: most_classes(options(c, qualifying(counted(c))
+                                                                          + counted(c).items(None)))
                if counted(c).listed else None,
-               words={f"{name}.class_names": lambda c: ", ".join(sorted(
-                   c.catalogue.class_title(k) for k in classes(c, qualifying(counted(c))))) or "none"})
+               words={f"{name}.class_names": lambda c: class_names(c, qualifying(counted(c)))})
     else:  # the words exist for every count, so that a reason may say "not given" or "none"
         r.fact(None, words={f"{name}.classes": lambda c: "not given", f"{name}.classes_possible": lambda c: "not given",
                             f"{name}.class_names": lambda c: "none"})
+
+
+def fewest_classes(options: list[tuple[str, ...]]) -> int:
+    """The fewest distinct classes the drugs can span when each takes one of its classes (a smallest set of
+    classes that gives every drug one of its own)."""
+    choices = {frozenset(o) for o in options}
+    classes = sorted(set().union(*choices)) if choices else []
+    for size in range(len(classes) + 1):
+        if any(all(choice & set(chosen) for choice in choices) for chosen in combinations(classes, size)):
+            return size
+    return len(classes)
+
+
+def most_classes(options: list[tuple[str, ...]]) -> int:
+    """The most distinct classes the drugs can span: a largest matching of drugs to distinct classes."""
+    matched: dict[str, int] = {}
+
+    def assign(i: int, seen: set[str]) -> bool:
+        for k in options[i]:
+            if k not in seen:
+                seen.add(k)
+                if k not in matched or assign(matched[k], seen):
+                    matched[k] = i
+                    return True
+        return False
+
+    return sum(assign(i, set()) for i in range(len(options)))
 
 
 # -- implants -------------------------------------------------------------------------------------------

@@ -113,12 +113,23 @@ SCALE_SELECTIONS = ("latest", "lowest")
 class ScaleSpec:
     """One score within a window, with the threshold for its instrument: the most recent one
     (``select: latest``, the default) or the one furthest below its threshold (``select: lowest``,
-    for policies that want symptoms *persistently* at a level)."""
+    for policies that want symptoms *persistently* at a level).
+
+    A threshold is a number, or ``[low, high]`` where the sources the policy cites disagree: a score at
+    or above ``high`` reaches it under every banding, one below ``low`` under none, and one in between
+    is for the clinician to judge (``scale.<name>.reaches`` is then unknown).
+    """
 
     name: str
     window_days: int
-    thresholds: dict[str, float]
+    thresholds: dict[str, float]  # the strictest reading: ``high`` of a pair
     select: str = "latest"
+    lows: dict[str, float] = field(default_factory=dict)  # ``low`` of each pair
+
+    def reaches(self, instrument: str, score: float) -> bool | None:
+        if score >= self.thresholds[instrument]:
+            return True
+        return None if score >= self.lows.get(instrument, self.thresholds[instrument]) else False
 
 
 @dataclass(frozen=True)
@@ -143,8 +154,15 @@ class FactSpec:
                 raise ValueError(f"parameters.scales.{name}: needs window_days and thresholds, and may have select")
             if spec.get("select", "latest") not in SCALE_SELECTIONS:
                 raise ValueError(f"parameters.scales.{name}.select: must be one of {list(SCALE_SELECTIONS)}")
-            scales[name] = ScaleSpec(name, int(spec["window_days"]), dict(spec["thresholds"]),
-                                     spec.get("select", "latest"))
+            thresholds, lows = {}, {}
+            for instrument, value in spec["thresholds"].items():
+                if isinstance(value, list):
+                    if len(value) != 2 or not value[0] < value[1]:
+                        raise ValueError(f"parameters.scales.{name}.thresholds.{instrument}: a disputed threshold "
+                                         "is [low, high] with low < high")
+                    lows[instrument], value = value
+                thresholds[instrument] = value
+            scales[name] = ScaleSpec(name, int(spec["window_days"]), thresholds, spec.get("select", "latest"), lows)
         for name, spec in (parameters.get("counts") or {}).items():
             if name in RESERVED_NAMES:
                 raise ValueError(f"parameters.counts.{name}: the name is reserved")
