@@ -172,3 +172,14 @@ def test_sessions_not_stated_are_not_36_under_the_v1_1_reading():
     v1 = summary_of(shared_library(), document, {}, therapy="tms@1")
     assert v11.value("request.sessions") is None and v1.value("request.sessions") == 36
     assert v11.value("request.protocol") == v1.value("request.protocol") == "rtms_10hz"
+
+
+@pytest.mark.parametrize(("onset", "as_of", "years"), [
+    ("2023-04-03", "2028-04-03", 5.0),        # exactly five calendar years, two leap days between
+    ("2023-04-03", "2028-04-04", 5.0027),     # a day more
+    ("2023-04-04", "2028-04-03", 4.9973),
+    ("2024-02-29", "2029-02-28", 5.0),        # a leap-day onset reaches its anniversary on 28 February
+])
+def test_the_episode_age_counts_calendar_years(onset, as_of, years):
+    document = {**classic(), "as_of": as_of, "current_episode": {"onset": onset}}
+    assert summary(document, {}).value("episode.onset_years") == years

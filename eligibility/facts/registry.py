@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import combinations
 from typing import Any
 
 from ..catalogue import Catalogue
-from ..model import SEVERITY_RANK, Drug, Submission
+from ..model import SEVERITY_RANK, Drug, Submission, age_on
 from ..therapy import ImplantGroup, ImplantRules, Therapy
 from .judging import Counted, Selected, count, select_score
 from .specs import CountSpec, FactSpec, ScaleSpec
@@ -167,10 +168,30 @@ def _episode(r: Registry) -> None:
     def onset_days(c: Context):
         return None if c.sub.episode.onset is None else (c.sub.as_of - c.sub.episode.onset).days
 
+    def onset_years(c: Context):
+        """Calendar years since the onset: whole years, plus the part of the year since the last anniversary
+        (exactly 5 on the fifth anniversary, whatever leap days lie between)."""
+        onset, as_of = c.sub.episode.onset, c.sub.as_of
+        if onset is None:
+            return None
+        whole = age_on(onset, as_of)
+        last = _anniversary(onset, whole)
+        following = _anniversary(onset, whole + 1)
+        return whole + round((as_of - last).days / (following - last).days, 4)
+
+    r.fact("episode.onset_years", onset_years)
     r.fact("episode.onset_days", onset_days,
            words={"episode.onset": lambda c: word(c.sub.episode.onset and c.sub.episode.onset.isoformat())},
            evidence={"@episode.onset": lambda c: _pointer_if("/current_episode/onset",
                                                              c.sub.episode.onset is not None)})
+
+
+def _anniversary(start: date, years: int) -> date:
+    """``start`` moved on by ``years`` calendar years (29 February falls on 28 February in other years)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
 
 
 def _diagnoses(r: Registry, spec: FactSpec) -> None:
