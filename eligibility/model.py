@@ -103,7 +103,9 @@ class MedicationTrial:
     start_date: date | None = None
     end_date: date | None = None
     episode: str | None = None
-    episode_source: str | None = None  # "episode" (as given), "dates" (derived) or "conflict" (they disagree)
+    # "episode" (as given), "dates" (derived), "overlap" (derived: started before the onset and ran into the
+    # current episode) or "conflict" (the stated episode and the dates disagree)
+    episode_source: str | None = None
     episode_basis: str | None = None  # the dates that decided (or could not decide) the episode
     role: str = "monotherapy"
     outcome: str = "unknown"

@@ -364,7 +364,8 @@ class SubmissionSchema(ma.Schema):
             dated, basis = episode_of(item.get("start_date"), item.get("end_date"), episode.onset,
                                       item.get("outcome") == "ongoing")
             if stated is None:
-                return dated, "dates", basis
+                started_before = item.get("start_date") is None or item["start_date"] < episode.onset
+                return dated, "overlap" if dated == "current" and started_before else "dates", basis
             if dated is not None and dated != stated:
                 return None, "conflict", f"it is given as the {stated} episode, but it {basis}"
             return stated, "episode", basis

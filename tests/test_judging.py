@@ -102,11 +102,18 @@ def test_a_duration_left_to_the_physician_is_asked_below_the_reference():
     assert judged(parameters, trial("sertraline", 100, weeks=5, adequacy_attested=True))[0] == (1, 1)
 
 
-def test_an_augmenting_agent_labelled_with_one_antidepressant_counts_only_with_it():
+def test_an_augmenting_agent_used_off_label_is_a_question_for_the_physician():
     olanzapine = {**trial("olanzapine", 10), "role": "augmentation"}
     assert judged(AUGMENTATION, {**olanzapine, "augments": "fluoxetine"})[0] == (1, 1)
-    assert judged(AUGMENTATION, {**olanzapine, "augments": "sertraline"})[0] == (0, 0)
+    (count, possible), s = judged(AUGMENTATION, {**olanzapine, "augments": "sertraline"})
+    assert (count, possible) == (0, 1) and "labelled as augmentation only with fluoxetine" in s.text("ad.undetermined")
+    assert judged(AUGMENTATION, {**olanzapine, "augments": "sertraline", "adequacy_attested": False})[0] == (0, 0)
     assert judged(AUGMENTATION, olanzapine)[0] == (0, 1)
+
+
+def test_a_dose_at_the_labelled_maximum_is_adequate_where_no_minimum_is_sourced():
+    assert judged(counts({"dose": "adequate"}), trial("gepirone", 72.6))[0] == (1, 1)
+    assert judged(counts({"dose": "adequate"}), trial("gepirone", 36.3), patient={"age": 40})[0] == (0, 1)
 
 
 def test_a_trial_started_before_the_onset_counts_when_it_ran_into_the_episode():

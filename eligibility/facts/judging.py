@@ -157,12 +157,13 @@ def _dose_against_label(t: MedicationTrial, drug, rule: str, pointer: str, age: 
         return _no_threshold(t, drug, pointer, f"daily-dose threshold (its figures are {drug.dose_basis})")
     if minimum is not None and dose < minimum:
         return false("{} mg/day is below the minimum adequate dose of {} mg/day", dose, minimum)
-    if rule == "adequate":
-        return TRUE if minimum is not None else _no_threshold(t, drug, pointer, "minimum adequate dose")
     # The maxima this trial could be held to: one when its formulation and the patient's age settle it.
     candidates = drug.maximum_candidates(t.formulation, age)
     maxima = [m for _, m in candidates]
-    if maxima and None not in maxima and all(dose >= m for m in maxima):
+    at_maximum = bool(maxima) and None not in maxima and all(dose >= m for m in maxima)
+    if rule == "adequate":  # a dose at the label's maximum is adequate even where no minimum is sourced
+        return TRUE if minimum is not None or at_maximum else _no_threshold(t, drug, pointer, "minimum adequate dose")
+    if at_maximum:
         return TRUE
     if minimum is None:
         return _no_threshold(t, drug, pointer, "minimum adequate dose")
@@ -242,7 +243,12 @@ def _augments_truth(t: MedicationTrial, drug, pointer: str) -> Truth:
                                               f"with {names})")
     if t.augments.strip().lower() in allowed:
         return TRUE
-    return false("{} is labelled as augmentation only with {}, not {}", drug.name, names, t.augments)
+    # Off-label: whether the policy accepts it is for the treating physician to attest, not for us to guess.
+    return _attested(t, pointer, f"whether the treating physician attests {drug.name} added to {t.augments} as an "
+                                 f"adequate augmentation trial ({drug.name} is labelled as augmentation only with "
+                                 f"{names})",
+                     f"{drug.name} added to {t.augments} is off-label (labelled only with {names}) and was not "
+                     "attested as adequate")
 
 
 def _judge_medication(t: MedicationTrial, spec: CountSpec, ctx: Context) -> Truth:

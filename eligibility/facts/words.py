@@ -44,6 +44,8 @@ def describe_medication(t) -> str:
     head = " ".join(parts)
     if t.role == "augmentation":
         head += " as augmentation"
+    if t.episode_source == "overlap":  # say which dates put it in the current episode
+        head += f" ({t.episode_basis})"
     return f"{head}, {outcome_words(t.outcome)}" if t.outcome != "unknown" else head
 
 
