@@ -176,7 +176,10 @@ def main() -> None:
 
     clinical = [library.load({**d, "policies": ["tms-clinical"]}) for d in documents]
     reference = naive.NaiveEngine()
-    disagreements = sum(library.evaluate(s).results[0].determination != reference.evaluate(s) for s in clinical)
+    # The naive design re-implements tms-clinical as its first version read it: compare with that version.
+    pinned_version = {"tms-clinical": naive.POLICY_VERSION}
+    disagreements = sum(library.evaluate(s, versions=pinned_version).results[0].determination != reference.evaluate(s)
+                        for s in clinical)
     rows["naive design (tms-clinical)"] = measure(reference.evaluate, clinical, args.seconds)
     decide = decision_only(library, "tms-clinical")
     disagreements += sum(library.evaluate(s).results[0].determination != decide(s) for s in clinical)

@@ -20,6 +20,7 @@ from durable import engine as durable_engine
 
 from eligibility.codes import compile_code_set
 
+POLICY_VERSION = "1.0.0"  # the version of tms-clinical this design decides as
 MDD = compile_code_set(["F32.0", "F32.1", "F32.2", "F32.3", "F32.9", "F33.0", "F33.1", "F33.2", "F33.3", "F33.9"])
 PSYCHOTIC_MDD = compile_code_set(["F32.3", "F33.3"])
 BIPOLAR_OR_PSYCHOTIC = compile_code_set(["F31", "F20-F29"])

@@ -240,11 +240,14 @@ def episode_of(start: date | None, end: date | None, onset: date, ongoing: bool)
     """
     if start is not None and start >= onset:
         return "current", f"started {start.isoformat()}, on or after the current episode's onset {onset.isoformat()}"
-    began = f"started {start.isoformat()}, before" if start is not None else "started before"
     if end is not None:
-        if end >= onset:
-            return "current", f"{began} the current episode's onset {onset.isoformat()}, and ran to {end.isoformat()}"
-        return "previous", f"ended {end.isoformat()}, before the current episode's onset {onset.isoformat()}"
+        if end < onset:
+            return "previous", f"ended {end.isoformat()}, before the current episode's onset {onset.isoformat()}"
+        if start is None:
+            return "current", f"ended {end.isoformat()}, after the current episode's onset {onset.isoformat()}"
+        return "current", (f"started {start.isoformat()}, before the current episode's onset {onset.isoformat()}, and "
+                           f"ran to {end.isoformat()}")
+    began = f"started {start.isoformat()}, before" if start is not None else "started before"
     if ongoing:
         return "current", f"{began} the current episode's onset {onset.isoformat()}, and is ongoing"
     return None, (f"{began} the current episode's onset {onset.isoformat()}; with no end_date, whether it was still "

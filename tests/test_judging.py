@@ -190,3 +190,26 @@ def test_sessions_not_stated_are_not_36_under_the_v1_1_reading():
 def test_the_episode_age_counts_calendar_years(onset, as_of, years):
     document = {**classic(), "as_of": as_of, "current_episode": {"onset": onset}}
     assert summary(document, {}).value("episode.onset_years") == years
+
+
+def test_a_floor_below_the_physicians_judgement_is_never_adequate():
+    therapy = {"counts": {"ad": {"source": "psychotherapy_trials", "episodes": ["current"], "min_sessions": 8,
+                                 "judged_by_physician": True, "floor_sessions": 6}}}
+
+    def psychotherapy(sessions, **more):
+        document = {**classic(), "psychotherapy_trials": [
+            {"modality": "cbt", "sessions": sessions, "episode": "current", "outcome": "no_response", **more}]}
+        ad = section(summary(document, therapy), "ad")
+        return ad["count"], ad["possible"]
+
+    assert psychotherapy(1) == (0, 0)                               # below the floor: not adequate
+    assert psychotherapy(6) == (0, 1)                               # the physician judges between
+    assert psychotherapy(6, adequacy_attested=True) == (1, 1)
+    assert psychotherapy(12) == (1, 1)
+    assert psychotherapy(12, adequacy_attested=False) == (0, 0)     # their "not adequate" stands
+
+
+def test_a_class_only_another_grouping_names_is_undecided():
+    parameters = counts({"classes": ["ssri", "snri"], "dose": "adequate", "min_weeks": 6})
+    assert judged(parameters, trial("vilazodone", 40))[0] == (0, 1)   # SPARI, or an SSRI by another grouping
+    assert judged(parameters, trial("mirtazapine", 45))[0] == (0, 0)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..model import MedicationTrial, Scale, Submission
 from .specs import CountSpec, ScaleSpec
 from .truth import TRUE, Truth, all_of, false, unknown
-from .words import fmt, outcome_words, weeks
+from .words import fmt, outcome_words, sessions, weeks
 
 if TYPE_CHECKING:
     from .registry import Context
@@ -76,8 +76,10 @@ def _episode_truth(item, spec: CountSpec, pointer: str) -> Truth:
         return TRUE
     if item.episode is None:
         basis = getattr(item, "episode_basis", None)
-        return unknown(f"{pointer}/episode", f"which episode it treated ({basis})" if basis
-                       else "its episode (or its start_date with /current_episode/onset)")
+        if basis:
+            return unknown(f"{pointer}/episode", f"which episode it treated ({basis})")
+        return unknown(f"{pointer}/episode", "its episode (or its start_date with /current_episode/onset)"
+                       if hasattr(item, "start_date") else "which episode it treated (current or previous)")
     return false("it was in the {} episode", item.episode)
 
 
@@ -90,12 +92,21 @@ def _at_least(value, minimum, pointer: str, what: str, why: str) -> Truth:
 
 
 def _attested(item, pointer: str, question: str, refused: str) -> Truth:
-    """The treating physician's attestation decides what the policy or the catalogue leaves to them."""
+    """The treating physician's attestation decides what the policy or the catalogue leaves to them (see
+    also ``_not_refused``: where the policy leaves adequacy to the physician, their "no" stands)."""
     if item.adequacy_attested is True:
         return TRUE
     if item.adequacy_attested is False:
         return false(refused)
     return unknown(f"{pointer}/adequacy_attested", question)
+
+
+def _not_refused(item, spec: CountSpec) -> Truth:
+    """Where the policy leaves adequacy to the treating physician, their "not adequate" stands, whatever
+    the numbers say."""
+    if spec.judged_by_physician and item.adequacy_attested is False:
+        return false("the treating physician did not judge it an adequate trial")
+    return TRUE
 
 
 def _weeks_truth(item, spec: CountSpec, pointer: str) -> Truth:
@@ -105,6 +116,9 @@ def _weeks_truth(item, spec: CountSpec, pointer: str) -> Truth:
         return unknown(f"{pointer}/duration_weeks", "its duration in weeks")
     if item.duration_weeks >= spec.min_weeks:
         return TRUE
+    if spec.floor_weeks is not None and item.duration_weeks < spec.floor_weeks:
+        return false("{} is short of {}, below which no trial is adequate here", weeks(item.duration_weeks),
+                     weeks(spec.floor_weeks))
     if spec.judged_by_physician:
         return _attested(item, pointer, f"whether the treating physician judged {weeks(item.duration_weeks)} a "
                                         f"sufficient duration (the policy leaves it to them; {weeks(spec.min_weeks)} "
@@ -258,11 +272,17 @@ def _judge_medication(t: MedicationTrial, spec: CountSpec, ctx: Context) -> Trut
         return false("the drug catalogue does not know it, so it cannot count")
     if spec.categories is not None and drug.category not in spec.categories:
         return false("{} is an {} agent", drug.name, drug.category.replace("_", " "))
+    named_class = TRUE
     if spec.classes is not None and drug.drug_class not in spec.classes:
-        return false("its class ({}) is not among those counted", drug.drug_class)
+        others = [k for k in getattr(drug, "classes", ()) if k in spec.classes]
+        if not others:
+            return false("its class ({}) is not among those counted", drug.drug_class)
+        named_class = unknown(f"{pointer}/drug", f"whether {drug.name} counts in a class the policy names: sources "
+                                                 f"class it as {drug.drug_class} (not named) or as "
+                                                 f"{' or '.join(others)} (named)")
     if spec.roles is not None and t.role not in spec.roles:
         return false("it was taken as {}", t.role)
-    episode = _episode_truth(t, spec, pointer)
+    episode = all_of(_episode_truth(t, spec, pointer), named_class)
     if episode.value is False:
         return episode
     augments = _augments_truth(t, drug, pointer)
@@ -280,6 +300,7 @@ def _judge_medication(t: MedicationTrial, spec: CountSpec, ctx: Context) -> Trut
         adequacy = [
             episode,
             augments,
+            _not_refused(t, spec),
             _dose_truth(t, drug, spec, pointer, ctx.sub.patient.age),
             _weeks_truth(t, spec, pointer),
             _at_least(t.adherence_percent, spec.min_adherence_percent, f"{pointer}/adherence_percent",
@@ -309,15 +330,20 @@ def _judge_psychotherapy(t, spec: CountSpec, ctx: Context) -> Truth:
         outcome = unknown(f"{pointer}/outcome", "its outcome")
     else:
         return false("the outcome, {}, is not a failure", outcome_words(t.outcome))
-    sessions = _at_least(t.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions",
-                         "{} sessions is short of {}")
-    weeks_ = _weeks_truth(t, spec, pointer)
-    if spec.judged_by_physician and sessions.value is False:
-        sessions = _attested(t, pointer, f"whether the treating physician judged {t.sessions} sessions an "
-                                         f"adequate trial (the policy leaves it to them; {spec.min_sessions} "
-                                         "is its reference)",
-                             "the treating physician did not judge it an adequate trial")
-    return all_of(_episode_truth(t, spec, pointer), outcome, weeks_, sessions)
+    count = _at_least(t.sessions, spec.min_sessions, f"{pointer}/sessions", "its number of sessions",
+                      "{} is short of {}")
+    if count.value is False:
+        count = false("{} is short of {}", sessions(t.sessions), sessions(spec.min_sessions))
+        if spec.floor_sessions is not None and t.sessions < spec.floor_sessions:
+            count = false("{} is short of {}, below which no course is adequate here", sessions(t.sessions),
+                          sessions(spec.floor_sessions))
+        elif spec.judged_by_physician:
+            count = _attested(t, pointer, f"whether the treating physician judged {sessions(t.sessions)} an "
+                                          f"adequate trial (the policy leaves it to them; {spec.min_sessions} "
+                                          "is its reference)",
+                              "the treating physician did not judge it an adequate trial")
+    return all_of(_episode_truth(t, spec, pointer), outcome, _not_refused(t, spec), _weeks_truth(t, spec, pointer),
+                  count)
 
 
 def _days_since_end(item, spec: CountSpec, as_of, pointer: str) -> Truth:

@@ -26,9 +26,9 @@ _SPEC_KEYS = {
     "medication_trials": {"source", "title", "episodes", "roles", "categories", "classes", "failure_outcomes",
                           "intolerance_outcomes", "min_weeks", "dose", "min_adherence_percent",
                           "max_improvement_percent", "response_above_percent", "intolerance_dose",
-                          "judged_by_physician"},
+                          "judged_by_physician", "floor_weeks"},
     "psychotherapy_trials": {"source", "title", "episodes", "modalities", "failure_outcomes", "min_weeks",
-                             "min_sessions", "judged_by_physician"},
+                             "min_sessions", "judged_by_physician", "floor_weeks", "floor_sessions"},
     "ect_courses": {"source", "title", "episodes", "outcomes", "min_sessions", "min_days_since_end",
                     "max_days_since_end"},
     "tms_courses": {"source", "title", "episodes", "outcomes", "protocols", "min_improvement_percent",
@@ -64,8 +64,11 @@ class CountSpec:
     # improvement above this is a response, whatever the outcome label (a label that says otherwise: unknown)
     response_above_percent: float | None = None
     intolerance_dose: str = "any"  # "adequate": intolerance counts only at a therapeutic dose
-    # adequacy is the treating physician's to judge: below the numbers, their attestation decides
+    # adequacy is the treating physician's to judge: below min_weeks / min_sessions (the reference) their
+    # attestation decides, except below floor_weeks / floor_sessions, which no course reaching is adequate
     judged_by_physician: bool = False
+    floor_weeks: float | None = None
+    floor_sessions: int | None = None
 
     @classmethod
     def parse(cls, name: str, spec: dict) -> CountSpec:
@@ -80,6 +83,9 @@ class CountSpec:
             raise ValueError(f"dose must be one of {list(DOSE_RULES)}")
         if spec.get("intolerance_dose", "any") not in INTOLERANCE_DOSES:
             raise ValueError(f"intolerance_dose must be one of {list(INTOLERANCE_DOSES)}")
+        for floor, reference in (("floor_weeks", "min_weeks"), ("floor_sessions", "min_sessions")):
+            if floor in spec and not (spec.get("judged_by_physician") and reference in spec):
+                raise ValueError(f"{floor} needs judged_by_physician and {reference} (the reference above it)")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
         values.setdefault("title", name.replace("_", " "))
         return cls(name=name, **values)
@@ -102,7 +108,10 @@ class CountSpec:
         if self.min_sessions is not None:
             parts.append(f"at least {fmt(self.min_sessions)} sessions")
         if self.judged_by_physician:
-            parts.append("or as the treating physician judges adequate")
+            floors = [f"{fmt(n)} {unit}" for n, unit in ((self.floor_weeks, "weeks"), (self.floor_sessions, "sessions"))
+                      if n is not None]
+            parts.append("or as the treating physician judges adequate" +
+                         (f" (never below {' and '.join(floors)})" if floors else ""))
         return ", ".join(parts) if parts else "any adequacy"
 
 

@@ -17,6 +17,11 @@ def weeks(number: float | int | None) -> str:
     return f"{fmt(number)} week" + ("" if number == 1 else "s")
 
 
+def sessions(number: int | None) -> str:
+    """'1 session', '16 sessions'."""
+    return f"{fmt(number)} session" + ("" if number == 1 else "s")
+
+
 def join(items: list[str], empty: str = "none") -> str:
     return "; ".join(items) if items else empty
 
@@ -52,21 +57,21 @@ def describe_medication(t) -> str:
 def describe_psychotherapy(t) -> str:
     parts = [t.modality.upper() if len(t.modality) <= 4 else t.modality.replace("_", " ")]
     if t.sessions is not None:
-        parts.append(f"{t.sessions} sessions")
+        parts.append(sessions(t.sessions))
     if t.duration_weeks is not None:
         parts.append(f"over {weeks(t.duration_weeks)}")
     return " ".join(parts) + (f", {outcome_words(t.outcome)}" if t.outcome != "unknown" else "")
 
 
 def describe_ect(c) -> str:
-    return "ECT" + (f" ({c.sessions} sessions)" if c.sessions is not None else "") + (
+    return "ECT" + (f" ({sessions(c.sessions)})" if c.sessions is not None else "") + (
         f", {outcome_words(c.outcome)}" if c.outcome != "unknown" else "")
 
 
 def describe_tms(c) -> str:
     bits = [f"TMS course ({c.protocol.replace('_', ' ')})" if c.protocol else "TMS course"]
     if c.sessions is not None:
-        bits.append(f"{c.sessions} sessions")
+        bits.append(sessions(c.sessions))
     if c.improvement_percent is not None:
         bits.append(f"{fmt(c.improvement_percent)}% improvement")
     if c.end_date is not None:
