@@ -27,7 +27,7 @@ FIELDS = {"name", "principle", "source", "why", "submission", "expect"}
 def evaluate(document):  # -> the contract's result object of the first policy, as a dict
     library = shared_library()
     evaluation = library.evaluate(library.load(document, today=date.fromisoformat(document["as_of"])))
-    return evaluation.result(document["policies"][0])  # may become typed; adapt here only
+    return evaluation.result(document["policies"][0]).to_wire()
 
 
 def referral_files():
