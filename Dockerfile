@@ -10,6 +10,8 @@ WORKDIR /app
 COPY pyproject.toml setup.cfg README.md ./
 COPY eligibility/ eligibility/
 COPY api/ api/
+COPY services/ services/
+COPY storage/ storage/
 COPY rules/ rules/
 # Installed as the README does (editable): the domain finds rules/ beside its package.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -e .

@@ -12,13 +12,14 @@ from pathlib import Path
 from flask import Flask
 
 import eligibility
+from storage import migrate
+from storage.store import Store, create_engine
 
-from . import access, admin, docs, evaluations, health, logs, migrate, openapi, page, policies, reviews
+from . import access, admin, docs, evaluations, health, logs, openapi, page, policies, reviews
 from . import config as settings
 from .body import refuse_nul_in_url
 from .errors import register_error_handlers
 from .service import EXTENSION, Service, dumps
-from .storage import Store, create_engine
 
 
 def create_app(config: Mapping | None = None) -> Flask:

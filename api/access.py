@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 
+from storage.store import KeyRecord, Principal, Store
+
 from . import audit
 from .errors import Problem
 from .schemas import ROLES
 from .service import service
-from .storage import KeyRecord, Principal, Store
 
 KEY_PREFIX = "tms_"
 KEY_SHAPE = re.compile(r"tms_[A-Za-z0-9_-]{43}")

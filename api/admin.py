@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from werkzeug import Response
 
 from eligibility.schemas import pointer_errors
+from storage.store import KeyRecord
 
 from . import access, audit
 from .access import requires
@@ -16,7 +17,6 @@ from .body import json_body
 from .errors import Problem
 from .schemas import AuditArgsSchema, AuditListSchema, KeyListSchema, KeyRequestSchema, KeySchema, NewKeySchema
 from .service import NEXT_LINK_HEADER, NO_STORE, dumps, next_link, page_of, service
-from .storage import KeyRecord
 
 JSON = "application/json"
 

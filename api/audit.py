@@ -5,7 +5,7 @@ and role, the evaluation id and review number, the key created or revoked, the e
 ids, versions and digests, the request id and the HTTP status. Never a submission, a name, a date of
 birth or the review's reason. Rows ride in the transaction of what they record where there is one
 (creating, reading and reviewing an evaluation; creating and revoking a key), so an action and its
-audit row are stored together or not at all. No code here or in ``api.storage`` updates or deletes
+audit row are stored together or not at all. No code here or in ``storage`` updates or deletes
 an audit row, and the database's triggers refuse it (migration 0002).
 
 What is recorded: ``evaluation.create`` (``success``; ``replayed`` for an Idempotency-Key repeat),

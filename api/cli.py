@@ -12,8 +12,8 @@ import os
 import sys
 
 from eligibility import cli as domain_cli
+from storage import migrate
 
-from . import migrate
 from .admin import key_document
 from .config import SERVE_SETTINGS
 from .schemas import ROLES

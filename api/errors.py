@@ -18,8 +18,7 @@ from werkzeug.exceptions import HTTPException
 from eligibility import EngineError, InvalidSubmission
 from eligibility.cli import problem as validation_problem
 from eligibility.schemas import pointer_errors
-
-from .storage import DatabaseUnavailable
+from storage.store import DatabaseUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://tms-eligibility.invalid/problems/"

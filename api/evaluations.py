@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from werkzeug import Response
 
 from services.documents import evaluation_document
+from storage.store import DuplicateKey, NewEvaluation, Stored, audit_policies
 
 from . import audit
 from .access import requires
@@ -22,7 +23,6 @@ from .errors import Problem
 from .reviews import body as evaluation_body
 from .schemas import EvaluationListSchema, EvaluationSchema, QueueArgsSchema, submission_doc_schema
 from .service import EVALUATION_ID, NEXT_LINK_HEADER, NO_STORE, dumps, next_link, page_of, service
-from .storage import DuplicateKey, NewEvaluation, Stored, audit_policies
 
 blp = Blueprint("evaluations", __name__, url_prefix="/v1/evaluations",
                 description="Evaluate a submission against policies; read stored evaluations.")

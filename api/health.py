@@ -6,10 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug import Response
 
+from storage.store import DatabaseUnavailable
+
 from .errors import Problem, problem_response
 from .schemas import HealthSchema, NotReadyProblemSchema, ReadySchema
 from .service import dumps, service
-from .storage import DatabaseUnavailable
 
 blp = Blueprint("health", __name__, description="Liveness and readiness for orchestrators.")
 

@@ -20,11 +20,12 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
+from storage.store import DatabaseUnavailable
+
 from . import access, audit, reviews
 from .errors import Problem
 from .schemas import DETERMINATIONS, REVIEW_STATUSES
 from .service import EVALUATION_ID, NO_STORE, page_of, service
-from .storage import DatabaseUnavailable
 
 bp = Blueprint("review_page", __name__, url_prefix="/review", template_folder="templates")
 

@@ -22,6 +22,7 @@ from flask_smorest import Blueprint
 from werkzeug import Response
 
 from eligibility.schemas import pointer_errors
+from storage.store import REVIEW_STATUS, EvaluationRecord, NewReview, Principal, ReviewConflict, ReviewRecord
 
 from . import audit
 from .access import requires
@@ -29,7 +30,6 @@ from .body import json_body
 from .errors import Problem
 from .schemas import ConflictProblemSchema, ReviewRequestSchema, ReviewSchema
 from .service import EVALUATION_ID, NO_STORE, dumps, service
-from .storage import REVIEW_STATUS, EvaluationRecord, NewReview, Principal, ReviewConflict, ReviewRecord
 
 JSON = "application/json"
 PENDING_MEMBER = '"review":{"status":"pending"}'

@@ -11,8 +11,7 @@ import orjson
 from flask import current_app
 
 from eligibility import Library
-
-from .storage import Store
+from storage.store import Store
 
 EXTENSION = "tms-eligibility"
 EVALUATION_ID = re.compile(r"[0-9a-f]{32}")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from api import access, create_app, migrate
+from api import access, create_app
+from storage import migrate
 
 from .fixtures.make_golden import FIXED_ID, FIXED_TIME, dumps, evaluate_document, submissions
 from .support import shared_library

@@ -22,8 +22,10 @@ from flask.testing import FlaskClient
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from api import access, create_app, migrate
-from api.storage import APPEND_ONLY, create_engine, metadata
+from api import access, create_app
+from storage import migrate
+from storage.store import create_engine
+from storage.tables import APPEND_ONLY, metadata
 
 from ..support import EXAMPLES
 

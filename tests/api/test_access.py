@@ -102,7 +102,7 @@ def test_a_new_key_is_shown_once_and_stored_only_as_its_hash(app, admin):
     assert key not in json.dumps(listed) and any(k["id"] == body["id"] for k in listed)
     import sqlalchemy as sa
 
-    from api.storage import api_keys
+    from storage.tables import api_keys
     with app.extensions["tms-eligibility"].store.engine.connect() as conn:
         stored = conn.execute(sa.select(api_keys).where(api_keys.c.id == body["id"])).mappings().one()
     assert key not in json.dumps({k: str(v) for k, v in stored.items()})

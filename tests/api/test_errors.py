@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from api.storage import DatabaseUnavailable, Store
 from eligibility import EngineError, Library
+from storage.store import DatabaseUnavailable, Store
 
 from .conftest import authorised, example, rows
 from .test_evaluations import post

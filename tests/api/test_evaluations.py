@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from api.storage import evaluation_policies, evaluations
+from storage.tables import evaluation_policies, evaluations
 
 from .conftest import authorised, example, rows
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from api import access
-from api.storage import evaluations
+from storage.tables import evaluations
 
 from .conftest import authorised, example
 from .test_errors import assert_problem

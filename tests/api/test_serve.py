@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.storage import create_engine, evaluations
+from storage.store import create_engine
+from storage.tables import evaluations
 
 from .conftest import example
 from .test_evaluations import EXPECTED

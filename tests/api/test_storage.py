@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from api import migrate
-from api.storage import create_engine, metadata
+from storage import migrate
+from storage.store import create_engine
+from storage.tables import metadata
 
 
 def test_the_migrated_schema_matches_the_declared_tables(database):

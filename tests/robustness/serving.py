@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def issue_key(database_url: str, role: str = "intake") -> str:
     """A new API key of ``role`` in the (migrated) database at ``database_url``."""
     from api import access
-    from api.storage import Store, create_engine
+    from storage.store import Store, create_engine
 
     store = Store(create_engine(database_url))
     try:

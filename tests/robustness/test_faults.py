@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api import migrate
-from api.storage import create_engine, evaluation_policies, evaluations
 from benchmarks import workload
+from storage import migrate
+from storage.store import create_engine
+from storage.tables import evaluation_policies, evaluations
 
 from .serving import free_port
 

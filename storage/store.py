@@ -3,8 +3,7 @@
 An evaluation is written in one short transaction (its row, one row per policy evaluated and its
 audit row) and read back as the exact bytes that were answered when it was created, with its
 current review spliced in. Reviews, API keys, page sessions and the audit trail live beside it.
-The schema is owned by the Alembic migrations in ``api/migrations``; ``metadata`` here must match
-them (a test checks). ``audit_events`` and ``reviews`` are append-only: no method here updates or
+The tables are in ``storage.tables``. ``audit_events`` and ``reviews`` are append-only: no method here updates or
 deletes one of their rows, and a trigger in the database refuses it (``APPEND_ONLY``).
 """
 
@@ -19,98 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-metadata = sa.MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
-
-# SQLite only makes an INTEGER PRIMARY KEY the rowid (and autoincrementing); PostgreSQL gets BIGINT.
-_Sequence = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-evaluations = sa.Table(
-    "evaluations", metadata,
-    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True,
-              comment="insertion order; the review queue's cursor"),
-    sa.Column("id", sa.String(32), nullable=False, unique=True, comment="the public, opaque id"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("as_of", sa.Date, nullable=False),
-    sa.Column("reference", sa.String(128), nullable=True),
-    sa.Column("request_id", sa.String(128), nullable=False),
-    sa.Column("idempotency_key", sa.String(255), nullable=True, unique=True),
-    sa.Column("body_digest", sa.String(71), nullable=False, comment="sha256 of the request body's bytes"),
-    sa.Column("submission", sa.Text, nullable=False, comment="the validated request body, as received"),
-    sa.Column("result", sa.Text, nullable=False, comment="the response body, returned byte-for-byte by GET"),
-    sa.Column("review_status", sa.String(16), nullable=False, server_default="pending"),
-    sa.Index(None, "review_status", "seq"),
-)
-
-evaluation_policies = sa.Table(
-    "evaluation_policies", metadata,
-    sa.Column("evaluation_id", sa.String(32), sa.ForeignKey("evaluations.id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("position", sa.SmallInteger, primary_key=True, autoincrement=False),
-    sa.Column("policy_id", sa.String(100), nullable=False),
-    sa.Column("policy_version", sa.String(64), nullable=False),
-    sa.Column("policy_digest", sa.String(71), nullable=False),
-    sa.Column("determination", sa.String(32), nullable=False),
-    sa.Index(None, "policy_id", "determination"),
-)
-
-api_keys = sa.Table(
-    "api_keys", metadata,
-    sa.Column("id", sa.String(16), primary_key=True, comment="the public key id, in lists and the audit trail"),
-    sa.Column("name", sa.String(100), nullable=False, comment="who or what holds the key"),
-    sa.Column("role", sa.String(16), nullable=False, comment="intake, clinician or admin"),
-    sa.Column("key_hash", sa.String(64), nullable=False, unique=True,
-              comment="sha256 (hex) of the key; the key itself is never stored"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True, comment="set once; a revoked key fails at once"),
-)
-
-reviews = sa.Table(
-    "reviews", metadata,
-    sa.Column("evaluation_id", sa.String(32), sa.ForeignKey("evaluations.id"), primary_key=True),
-    sa.Column("number", sa.SmallInteger, primary_key=True, autoincrement=False,
-              comment="1 for the first review, 2 for the amendment of 1, and so on"),
-    sa.Column("decision", sa.String(16), nullable=False, comment="accept or override"),
-    sa.Column("determination", sa.String(32), nullable=False, comment="the clinician's determination"),
-    sa.Column("reason", sa.Text, nullable=True, comment="the clinician's free text: stored, never logged or audited"),
-    sa.Column("reviewer_key_id", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=False),
-    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-audit_events = sa.Table(
-    "audit_events", metadata,
-    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="append order; the audit's cursor"),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("channel", sa.String(8), nullable=False, comment="api, page or cli"),
-    sa.Column("actor_key_id", sa.String(16), nullable=True),
-    sa.Column("actor_role", sa.String(16), nullable=True),
-    sa.Column("evaluation_id", sa.String(32), nullable=True),
-    sa.Column("review_number", sa.SmallInteger, nullable=True),
-    sa.Column("subject_key_id", sa.String(16), nullable=True, comment="the key created or revoked"),
-    sa.Column("policies", sa.Text, nullable=True, comment='JSON [{"id", "version", "digest"}] of the evaluation'),
-    sa.Column("request_id", sa.String(128), nullable=True),
-    sa.Column("status", sa.SmallInteger, nullable=True, comment="the HTTP status answered"),
-    sa.Index(None, "evaluation_id"),
-    comment="append-only: ids, never clinical content; no foreign keys, so it outlives what it records",
-)
-
-web_sessions = sa.Table(
-    "web_sessions", metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True, comment="sha256 (hex) of the session cookie's value"),
-    sa.Column("key_id", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=False),
-    sa.Column("csrf_token", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, comment="slides while the page is used"),
-)
-
-# Tables no statement may change or shorten once a row is in: the migrations guard them with triggers.
-APPEND_ONLY = ("audit_events", "reviews")
+from .tables import api_keys, audit_events, evaluation_policies, evaluations, reviews, web_sessions
 
 
 class DatabaseUnavailable(Exception):

@@ -15,7 +15,7 @@ depends_on = None
 
 _Sequence = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-# The tables whose rows no statement may change or delete (api.storage.APPEND_ONLY).
+# The tables whose rows no statement may change or delete (storage.tables.APPEND_ONLY).
 APPEND_ONLY = ("audit_events", "reviews")
 
 
