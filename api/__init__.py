@@ -1,7 +1,9 @@
-"""The HTTP API: a Flask app that translates HTTP to the ``eligibility`` domain and back.
+"""The HTTP API: a Flask app that translates HTTP to the service layer (``services``) and back.
 
 Run it with ``tms-eligibility serve`` (gunicorn, SQLite by default), or give gunicorn
 ``"api:create_app()"``. Configuration is read from the environment; see ``api.config``.
+``create_app`` is where the layers meet: it loads the policies, connects the database (``storage``)
+and hands the views a unit-of-work factory; the views themselves never import ``storage``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from pathlib import Path
 from flask import Flask
 
 import eligibility
+import storage
+from services.documents import dumps
 from storage import migrate
-from storage.store import Store, create_engine
 
-from . import access, admin, docs, evaluations, health, logs, openapi, page, policies, reviews
+from . import access, audit, docs, evaluations, health, keys, logs, openapi, page, policies, reviews
 from . import config as settings
 from .body import refuse_nul_in_url
 from .errors import register_error_handlers
-from .service import EXTENSION, Service, dumps
+from .state import EXTENSION, AppState
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -37,18 +40,18 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     library = eligibility.load_library(app.config["RULES_DIR"], app.config["DEFAULT_POLICIES"])
     url = app.config["DATABASE_URL"] or settings.sqlite_url(app.instance_path)
-    store = Store(create_engine(url, app.config["SQLITE_BUSY_TIMEOUT"]))
-    service = app.extensions[EXTENSION] = Service(library, store, migrate.head())
+    database = storage.Database(storage.create_engine(url, app.config["SQLITE_BUSY_TIMEOUT"]))
+    state = app.extensions[EXTENSION] = AppState(library, database.unit_of_work, migrate.head(), database)
 
     logs.init_app(app)
     app.before_request(refuse_nul_in_url)  # after logs (a problem carries the request id), before any lookup
     access.init_app(app)  # after logs: a refusal carries the request id
     register_error_handlers(app)
     api = openapi.OpenApi(app)
-    for blueprint in (evaluations.blp, reviews.blp, policies.blp, admin.keys_blp, admin.audit_blp, health.blp):
+    for blueprint in (evaluations.blp, reviews.blp, policies.blp, keys.blp, audit.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     page.init_app(app)
-    service.static_bodies = {"policies": policies.bodies(library),
-                             "openapi": dumps(openapi.document(api, library, app))}
+    state.static_bodies = {"policies": policies.bodies(library),
+                           "openapi": dumps(openapi.document(api, library, app))}
     return app

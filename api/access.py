@@ -1,34 +1,27 @@
 """Access control: API keys with one role each, checked on every ``/v1`` request.
 
-A key is ``tms_`` and 43 characters of URL-safe base64 (32 bytes from ``secrets``), shown once when it
-is made; the database keeps only its sha256 (a key this random needs no slow hash: nobody can guess
-one to test against the hash). Authenticating a request is one indexed lookup of that hash among the
-unrevoked keys, so a revocation holds from the next request on, in every worker, with no cache to
-go stale. A view says which roles may call it with ``@requires``; a ``/v1`` view without it is
-refused to everyone (fail closed), and a test checks every route has one.
+The keys themselves (how they are made, kept and looked up) are ``services.keys``'. Here: a view says
+which roles may call it with ``@requires``; a ``/v1`` view without it is refused to everyone (fail
+closed), and a test checks every route has one. A request's key comes as ``Authorization: Bearer``;
+without a valid one the answer is a 401, with a key of the wrong role a 403 (which is audited).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 
-from storage.store import KeyRecord, Principal, Store
+from services import audit, keys
+from services.errors import Forbidden
+from services.records import Principal
 
-from . import audit
-from .errors import Problem
-from .schemas import ROLES
-from .service import service
+from .caller import caller
+from .constants import ROLES
+from .errors import Problem, problem_for
+from .state import state
 
-KEY_PREFIX = "tms_"
-KEY_SHAPE = re.compile(r"tms_[A-Za-z0-9_-]{43}")
-NAME_SHAPE = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
 REALM = 'Bearer realm="tms-eligibility"'
 
 
@@ -64,42 +57,6 @@ def access_of(view_function, method: str) -> Access | None:
     return getattr(handler, "access", None)
 
 
-# -- keys -----------------------------------------------------------------------------------------------
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("ascii")).hexdigest()
-
-
-def check_name(name: str) -> str:
-    name = name.strip()
-    if not NAME_SHAPE.fullmatch(name):
-        raise ValueError("a key's name is 1 to 100 characters without control characters")
-    return name
-
-
-def create_key(store: Store, name: str, role: str, *, channel: str, actor: Principal | None = None,
-               status: int | None = None) -> tuple[KeyRecord, str]:
-    """Make, store and audit a new key; return its record and the key itself (the only time it exists)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    record = KeyRecord(id=secrets.token_hex(8), name=check_name(name), role=role,
-                       created_at=datetime.now(UTC).replace(microsecond=0), revoked_at=None)
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    store.add_key(record, key_hash(key), audit.event("key.create", status=status, channel=channel, actor=actor))
-    return record, key
-
-
-def revoke_key(store: Store, key_id: str, *, channel: str, actor: Principal | None = None,
-               status: int | None = None) -> tuple[KeyRecord, bool] | None:
-    return store.revoke_key(key_id, datetime.now(UTC).replace(microsecond=0),
-                            audit.event("key.revoke", status=status, channel=channel, actor=actor))
-
-
-def principal_for(store: Store, key: str) -> Principal | None:
-    """The principal of an unrevoked key, or ``None``; keys of the wrong shape cost no lookup."""
-    return store.principal(key_hash(key)) if KEY_SHAPE.fullmatch(key) else None
-
-
 # -- the check on every /v1 request ---------------------------------------------------------------------
 
 def _unauthorized(detail: str, error: str | None = None) -> Problem:
@@ -107,7 +64,7 @@ def _unauthorized(detail: str, error: str | None = None) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-def bearer_principal(store: Store) -> Principal:
+def bearer_principal() -> Principal:
     """The principal of the request's ``Authorization: Bearer`` key; raise a 401 problem without one."""
     header = request.headers.get("Authorization")
     if not header:
@@ -115,17 +72,10 @@ def bearer_principal(store: Store) -> Principal:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise _unauthorized("Send the API key as Authorization: Bearer <key>.", "invalid_request")
-    principal = principal_for(store, key.strip())
+    principal = keys.authenticate(state().unit_of_work(), key.strip())
     if principal is None:
         raise _unauthorized("The API key is unknown or revoked.", "invalid_token")
     return principal
-
-
-def forbidden(principal: Principal, allowed: tuple[str, ...], action: str, store: Store, channel: str) -> Problem:
-    """Audit a refused attempt and return the 403 problem to raise."""
-    store.audit(audit.event(action, "denied", 403, channel=channel, actor=principal))
-    return Problem(403, f"This needs a key with the role {' or '.join(allowed)}; this key's role is "
-                        f"{principal.role}.")
 
 
 def _authorize() -> None:
@@ -139,10 +89,11 @@ def _authorize() -> None:
         if request.method == "OPTIONS":
             return  # Flask's automatic answer: the allowed methods, nothing else
         raise RuntimeError(f"{request.endpoint} {request.method} has no @requires: refused to everyone")
-    store = service().store
-    principal = g.principal = bearer_principal(store)
+    principal = g.principal = bearer_principal()
     if principal.role not in access.roles:
-        raise forbidden(principal, access.roles, access.action, store, "api")
+        s = state()
+        audit.record_denial(s.unit_of_work(), caller(actor=principal, denied=403), access.action, clock=s.clock)
+        raise problem_for(Forbidden(principal.role, access.roles))
 
 
 def init_app(app: Flask) -> None:

@@ -1,49 +1,38 @@
-"""The audit trail: one append-only row per access to evaluations, review, key change and refusal.
-
-A row holds ids only: time, action, outcome, channel (``api``, ``page``, ``cli``), the actor's key id
-and role, the evaluation id and review number, the key created or revoked, the evaluation's policy
-ids, versions and digests, the request id and the HTTP status. Never a submission, a name, a date of
-birth or the review's reason. Rows ride in the transaction of what they record where there is one
-(creating, reading and reviewing an evaluation; creating and revoking a key), so an action and its
-audit row are stored together or not at all. No code here or in ``storage`` updates or deletes
-an audit row, and the database's triggers refuse it (migration 0002).
-
-What is recorded: ``evaluation.create`` (``success``; ``replayed`` for an Idempotency-Key repeat),
-``evaluation.read``, ``evaluation.list`` (the queue), ``evaluation.review``, ``key.create``,
-``key.revoke`` (``unchanged`` when already revoked), ``audit.read``, ``audit.export``,
-``session.start`` and ``session.end`` (the review page), and any of them with ``denied`` when a valid
-key of the wrong role tried it (403). Requests without a valid key (401) are in the request log only:
-recording them would let anyone fill the table.
-"""
+"""``/v1/audit``: reading the audit trail (role admin), through ``services.audit``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from flask.views import MethodView
+from flask_smorest import Blueprint
 
-from flask import g, has_request_context
+from services import audit
 
-ACTIONS = ("evaluation.create", "evaluation.read", "evaluation.list", "evaluation.review", "key.create",
-           "key.list", "key.revoke", "audit.read", "audit.export", "policy.read", "session.start",
-           "session.end")
-OUTCOMES = ("success", "replayed", "unchanged", "denied")
-CHANNELS = ("api", "page", "cli")
-COLUMNS = ("seq", "recorded_at", "action", "outcome", "channel", "actor_key_id", "actor_role", "evaluation_id",
-           "review_number", "subject_key_id", "policies", "request_id", "status")
+from .access import requires
+from .caller import caller
+from .constants import NEXT_LINK_HEADER
+from .responses import json_response, next_link
+from .schemas import AuditArgsSchema, AuditListSchema
+from .state import state
 
-
-def event(action: str, outcome: str = "success", status: int | None = None, *, channel: str = "api",
-          actor=None, **ids) -> dict:
-    """An audit row to insert. ``actor`` defaults to the request's principal; ``ids`` are other columns."""
-    if actor is None and has_request_context():
-        actor = g.get("principal")
-    return {"recorded_at": datetime.now(UTC), "action": action, "outcome": outcome, "channel": channel,
-            "actor_key_id": actor.key_id if actor else None, "actor_role": actor.role if actor else None,
-            "evaluation_id": None, "review_number": None, "subject_key_id": None, "policies": None,
-            "request_id": g.get("request_id") if has_request_context() else None, "status": status, **ids}
+blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="The audit trail (role admin).")
 
 
-def wire(row: dict) -> dict:
-    """An audit row as ``GET /v1/audit`` and ``audit export`` show it."""
-    out = {column: row[column] for column in COLUMNS}
-    out["recorded_at"] = row["recorded_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return out
+@blp.route("")
+class Audit(MethodView):
+
+    @requires("admin", action="audit.read")
+    @blp.doc(summary="The audit trail, newest first",
+             description="One row per evaluation created, read, listed or reviewed, key created or revoked, "
+                         "review-page session and refused attempt (403): ids, never clinical content. "
+                         "`tms-eligibility audit export` writes every row as JSON lines.")
+    @blp.arguments(AuditArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, AuditListSchema, headers=NEXT_LINK_HEADER)
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def get(self, limit: int, cursor: str | None = None, evaluation_id: str | None = None,
+            actor_key_id: str | None = None, action: str | None = None):
+        s = state()
+        page = audit.read_audit(s.unit_of_work(), caller(success=200), limit=limit, cursor=cursor,
+                                evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action, clock=s.clock)
+        return json_response({"items": [row.to_wire() for row in page.items], "next_cursor": page.next_cursor},
+                             **next_link(blp.url_prefix, limit=limit, cursor=page.next_cursor,
+                                         evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action))

@@ -15,6 +15,8 @@ import re
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from services.records import Received
+
 from .errors import Problem
 
 # An escape that may decode to NUL or to half of a surrogate pair: only then are strings checked.
@@ -66,8 +68,8 @@ def _unencodable(text: str) -> bool:
     return False
 
 
-def json_body() -> tuple[object, bytes, str]:
-    """The request's parsed JSON body, its bytes and its text; raise ``Problem`` (400, 413 or 415) if unusable."""
+def json_body() -> Received:
+    """The request's JSON body, parsed, as text and as bytes; raise ``Problem`` (400, 413 or 415) if unusable."""
     if request.mimetype != "application/json":
         raise Problem(415, "Send the submission as Content-Type: application/json.",
                       headers={"Accept": "application/json"})
@@ -99,7 +101,7 @@ def json_body() -> tuple[object, bytes, str]:
         raise Problem(400, f"The body is not valid JSON: {exc}.") from None
     if _SUSPECT_ESCAPE.search(text) and _bad_strings(document):
         raise Problem(400, "The body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff).")
-    return document, raw, text
+    return Received(document, text, raw)
 
 
 def refuse_nul_in_url() -> None:

@@ -12,11 +12,16 @@ import os
 import sys
 
 from eligibility import cli as domain_cli
+from services import audit, keys
+from services.audit import Caller
+from services.clock import wire_time
+from services.errors import Invalid, NotFound
 from storage import migrate
 
-from .admin import key_document
 from .config import SERVE_SETTINGS
-from .schemas import ROLES
+from .constants import ROLES
+
+CLI = Caller(channel="cli")
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
@@ -24,28 +29,28 @@ def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def _app(args):
+def _state(args):
+    """The state of the app ``serve`` would run: its policies checked, its database connected."""
     from . import create_app
 
-    return create_app({"RULES_DIR": args.rules_dir} if args.rules_dir else None)
+    return create_app({"RULES_DIR": args.rules_dir} if args.rules_dir else None).extensions["tms-eligibility"]
 
 
-FIRST_RUN_KEYS = (("intake", "local intake (first run)"), ("clinician", "local clinician (first run)"),
-                  ("admin", "local admin (first run)"))
+def _revision(state) -> str | None:
+    with state.unit_of_work() as uow:
+        return uow.revision()
 
 
-def first_run_keys(store, base_url: str) -> str | None:
+def first_run_keys(state, base_url: str) -> str | None:
     """On a database that has never had an API key: one key per role, and the text that shows them once."""
-    from . import access
-
-    if store.count_keys():
+    made = keys.first_run_keys(state.unit_of_work(), CLI)
+    if not made:
         return None
-    made = [access.create_key(store, name, role, channel="cli") for role, name in FIRST_RUN_KEYS]
     lines = ["", "No API key existed, so these local keys were made, one per role. They are shown only now:",
              "copy them. Send one as 'Authorization: Bearer <key>'; list them with 'tms-eligibility keys list',",
              "revoke one with 'tms-eligibility keys revoke ID'.", ""]
-    for record, key in made:
-        lines.append(f"  {record.role:<9}  id {record.id}  {key}")
+    for new in made:
+        lines.append(f"  {new.record.role:<9}  id {new.record.id}  {new.key}")
     lines += ["", f"The review page is {base_url}/review/ (sign in with the clinician key).", ""]
     return "\n".join(lines)
 
@@ -54,17 +59,16 @@ def cmd_serve(args) -> int:
     """Check the policies, migrate the database, make first-run keys, then become gunicorn (same pid)."""
     from .config import serve_settings
 
-    app = _app(args)
-    store = app.extensions["tms-eligibility"].store
-    engine = store.engine
+    state = _state(args)
+    engine = state.database.engine
     if not args.no_migrate:
         migrate.upgrade(engine)
     print(f"database: {engine.url.render_as_string(hide_password=True)} at revision {migrate.head()}",
           file=sys.stderr)
-    if not args.no_initial_keys and store.revision() == migrate.head():
+    if not args.no_initial_keys and _revision(state) == migrate.head():
         served = serve_settings()
         host, port = args.host or served["HOST"], args.port or served["PORT"]
-        shown = first_run_keys(store, f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")
+        shown = first_run_keys(state, f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")
         if shown:
             print(shown, file=sys.stderr, flush=True)
     engine.dispose()
@@ -80,94 +84,95 @@ def cmd_serve(args) -> int:
 
 
 def cmd_db_upgrade(args) -> int:
-    engine = _app(args).extensions["tms-eligibility"].store.engine
+    engine = _state(args).database.engine
     migrate.upgrade(engine, args.revision)
     print(f"{engine.url.render_as_string(hide_password=True)}: upgraded to {args.revision}")
     return domain_cli.EXIT_OK
 
 
 def cmd_db_current(args) -> int:
-    store = _app(args).extensions["tms-eligibility"].store
-    current, head = store.revision(), migrate.head()
-    print(f"{store.engine.url.render_as_string(hide_password=True)}: at {current}, code needs {head}")
+    state = _state(args)
+    current, head = _revision(state), migrate.head()
+    print(f"{state.database.engine.url.render_as_string(hide_password=True)}: at {current}, code needs {head}")
     return domain_cli.EXIT_OK if current == head else domain_cli.EXIT_FAILURE
 
 
 @contextlib.contextmanager
-def _store(args):
-    """The store of ``$DATABASE_URL``, migrated as ``serve`` would (so a new install can make its first key)."""
-    store = _app(args).extensions["tms-eligibility"].store
+def _migrated(args):
+    """The state of ``$DATABASE_URL``, migrated as ``serve`` would (so a new install can make its first key)."""
+    state = _state(args)
     try:
-        migrate.upgrade(store.engine)
-        yield store
+        migrate.upgrade(state.database.engine)
+        yield state
     finally:
-        store.engine.dispose()
+        state.database.dispose()
 
 
 def _time(value) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else "-"
+    return wire_time(value) or "-"
 
 
 def cmd_keys_create(args) -> int:
-    from . import access
-
     try:
-        with _store(args) as store:
-            record, key = access.create_key(store, args.name, args.role, channel="cli")
-    except ValueError as exc:
+        with _migrated(args) as state:
+            made = keys.create_key(state.unit_of_work(), args.name, args.role, CLI)
+    except Invalid as exc:
         print(f"error: {exc}", file=sys.stderr)
         return domain_cli.EXIT_FAILURE
+    record = made.record
     print(f"created {record.role} key {record.id} ({record.name}); it is shown only now, on standard output:",
           file=sys.stderr)
-    print(key, flush=True)
+    print(made.key, flush=True)
     return domain_cli.EXIT_OK
 
 
 def cmd_keys_list(args) -> int:
-    with _store(args) as store:
-        keys = store.list_keys()
+    with _migrated(args) as state:
+        found = keys.list_keys(state.unit_of_work())
     if args.json:
-        for k in keys:
-            print(json.dumps(key_document(k), ensure_ascii=False))
+        for k in found:
+            print(json.dumps(k.to_wire(), ensure_ascii=False))
         return domain_cli.EXIT_OK
     print(f"{'id':<16}  {'role':<9}  {'created':<20}  {'revoked':<20}  name")
-    for k in keys:
+    for k in found:
         print(f"{k.id:<16}  {k.role:<9}  {_time(k.created_at):<20}  {_time(k.revoked_at):<20}  {k.name}")
     return domain_cli.EXIT_OK
 
 
 def cmd_keys_revoke(args) -> int:
-    from . import access
-
-    with _store(args) as store:
-        done = access.revoke_key(store, args.key_id, channel="cli")
-    if done is None:
+    try:
+        with _migrated(args) as state:
+            revoked = keys.revoke_key(state.unit_of_work(), args.key_id, CLI)
+    except NotFound:
         print(f"error: no key has the id {args.key_id!r}", file=sys.stderr)
         return domain_cli.EXIT_FAILURE
-    record, now = done
-    print(f"{'revoked' if now else 'already revoked'}: {record.role} key {record.id} ({record.name}) at "
+    record = revoked.record
+    print(f"{'revoked' if revoked.now else 'already revoked'}: {record.role} key {record.id} ({record.name}) at "
           f"{_time(record.revoked_at)}")
     return domain_cli.EXIT_OK
 
 
 def cmd_audit_export(args) -> int:
     """Every audit row after ``--after``, oldest first, one JSON object a line."""
-    from . import audit
-
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-    count, last = 0, args.after
-    with _store(args) as store:
+
+    def write(row) -> None:
+        out.write(json.dumps(row.to_wire(), ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def finish() -> None:
+        if args.output:
+            out.close()
+        else:
+            out.flush()
+
+    with _migrated(args) as state:
         try:
-            for row in store.audit_rows(args.after):
-                out.write(json.dumps(audit.wire(row), ensure_ascii=False, separators=(",", ":")) + "\n")
-                count, last = count + 1, row["seq"]
+            exported = audit.export_audit(state.unit_of_work(), CLI, write, after=args.after, finish=finish)
         finally:
             if args.output:
                 out.close()
-            else:
-                out.flush()
-        store.audit(audit.event("audit.export", channel="cli"))
-    print(f"exported {count} audit row(s); the last is {last} (resume with --after {last})", file=sys.stderr)
+    print(f"exported {exported.count} audit row(s); the last is {exported.last} (resume with --after "
+          f"{exported.last})", file=sys.stderr)
     return domain_cli.EXIT_OK
 
 

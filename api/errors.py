@@ -1,7 +1,8 @@
 """Every failure as an RFC 9457 problem response (``application/problem+json``), mapped in one place.
 
-Views raise ``Problem`` (or let a domain or storage exception through); ``register_error_handlers``
-turns each into the one documented shape ``ProblemSchema``: ``type, title, status, detail,
+Views raise ``Problem`` (or let a domain or service exception through: ``problem_for`` says what each
+service refusal is on the wire); ``register_error_handlers`` turns each into the one documented shape
+``ProblemSchema``: ``type, title, status, detail,
 instance, request_id`` and, for 422, ``errors`` keyed by JSON Pointer. No error is ever an HTML
 page, and no client input reaches a 500: those are faults of the service, logged without content.
 """
@@ -16,11 +17,20 @@ from werkzeug import Response
 from werkzeug.exceptions import HTTPException
 
 from eligibility import EngineError, InvalidSubmission
-from eligibility.cli import problem as validation_problem
 from eligibility.schemas import pointer_errors
-from storage.store import DatabaseUnavailable
+from services.errors import (
+    DatabaseUnavailable,
+    Forbidden,
+    IdempotencyKeyReused,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    ReviewConflict,
+    ServiceError,
+)
 
-PROBLEM_JSON = "application/problem+json"
+from .constants import PROBLEM_JSON
+
 PROBLEM_BASE = "https://tms-eligibility.invalid/problems/"
 
 log = logging.getLogger("api")
@@ -63,6 +73,44 @@ class Problem(Exception):
         return body
 
 
+def validation_problem(errors: dict[str, list[str]], instance: str) -> dict:
+    """The problem document (RFC 9457) for an invalid submission: the API's 422 and the command line's."""
+    return {"type": PROBLEM_BASE + "validation", "title": "Invalid submission", "status": 422,
+            "detail": f"{len(errors)} field(s) are invalid; every one is listed in errors.", "instance": instance,
+            "errors": errors}
+
+
+def problem_for(exc: ServiceError) -> Problem:
+    """A service refusal as the problem the API answers with."""
+    if isinstance(exc, NotFound):
+        return Problem(404, f"No {exc.what} has the id {exc.id!r}.")
+    if isinstance(exc, IdempotencyKeyReused):
+        return Problem(422, "This Idempotency-Key was first used with a different body; use a new key for a new "
+                            "submission.", slug="idempotency-key-reused", title="Idempotency-Key reused",
+                       errors={"": ["The body differs from the first request sent with this Idempotency-Key."]})
+    if isinstance(exc, ReviewConflict):
+        return _review_conflict(exc.current, exc.amends)
+    if isinstance(exc, Invalid):
+        return Problem(422, exc.detail, title=exc.title, errors=exc.errors)
+    if isinstance(exc, Forbidden):
+        return Problem(403, f"This needs a key with the role {' or '.join(exc.allowed)}; this key's role is "
+                            f"{exc.role}.")
+    if isinstance(exc, NotAuthenticated):
+        return Problem(401, "The API key is unknown or revoked.")
+    raise TypeError(f"no problem for {type(exc).__name__}")
+
+
+def _review_conflict(current: int | None, amends: int | None) -> Problem:
+    if current is None:
+        detail = f"This evaluation has no review to amend (amends: {amends}); send its first review without amends."
+    elif amends is None:
+        detail = (f"This evaluation already has a review (number {current}). To amend it, send \"amends\": "
+                  f"{current} with a reason; the earlier review stays visible.")
+    else:
+        detail = f"Review {current} is this evaluation's current review, not {amends}; amend the current one."
+    return Problem(409, detail, slug="review-conflict", title="Review conflict", extra={"current_review": current})
+
+
 def problem_response(document: dict, headers: dict | None = None) -> Response:
     document["request_id"] = g.get("request_id")
     # The standard library, not orjson's bytes-then-decode: a problem may echo a megabyte-long pointer,
@@ -95,6 +143,10 @@ def _http(exc: HTTPException):
     return _problem(Problem(exc.code, detail, title=TYPES.get(exc.code, (None, exc.name))[1], headers=headers))
 
 
+def _refused(exc: ServiceError):
+    return _problem(problem_for(exc))
+
+
 def _invalid(exc: InvalidSubmission):
     return problem_response(validation_problem(exc.errors, request.path))
 
@@ -121,6 +173,7 @@ def _unexpected(exc: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, _problem)
     app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(ServiceError, _refused)
     app.register_error_handler(InvalidSubmission, _invalid)
     app.register_error_handler(DatabaseUnavailable, _unavailable)
     app.register_error_handler(EngineError, _engine)

@@ -11,21 +11,23 @@ without use. Pages are plain HTML and CSS from the app itself, no script; the CS
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
-from storage.store import DatabaseUnavailable
+from services import evaluations, reviews, sessions
+from services.documents import review_document
+from services.errors import DatabaseUnavailable, Forbidden, NotAuthenticated, NotFound, ServiceError
 
-from . import access, audit, reviews
-from .errors import Problem
-from .schemas import DETERMINATIONS, REVIEW_STATUSES
-from .service import EVALUATION_ID, NO_STORE, page_of, service
+from .caller import caller
+from .constants import DETERMINATIONS, NO_STORE, REVIEW_STATUSES
+from .errors import Problem, problem_for
+from .reviews import load_request
+from .state import state
 
 bp = Blueprint("review_page", __name__, url_prefix="/review", template_folder="templates")
 
@@ -33,7 +35,9 @@ PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action '
             "base-uri 'none'")
 SIGN_IN_COOKIE = "tms_review_sign_in"  # the double-submit CSRF token of the sign-in form
 
-DETERMINATION_LABELS = reviews.DETERMINATION_LABELS
+DETERMINATION_LABELS = {"meets_criteria": "Meets criteria", "does_not_meet_criteria": "Does not meet criteria",
+                        "insufficient_information": "Insufficient information",
+                        "contraindicated": "Contraindicated"}
 STATUS_LABELS = {"met": "Met", "not_met": "Not met", "unknown": "Unknown"}
 REVIEW_LABELS = {"pending": "Pending review", "accepted": "Accepted", "overridden": "Overridden"}
 ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV", 5: "V"}
@@ -213,17 +217,9 @@ def _cookie_name() -> str:
     return "__Host-tms_review" if current_app.config["SECURE_COOKIES"] else "tms_review"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
                         secure=current_app.config["SECURE_COOKIES"])
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _idle() -> timedelta:
@@ -233,15 +229,10 @@ def _idle() -> timedelta:
 def _load_session() -> None:
     g.session = None
     token = request.cookies.get(_cookie_name())
-    if not token or len(token) > 100:
-        return
-    now = _now()
-    found = service().store.session(_hash(token), now)
-    if found is None:
-        return
-    if found.expires_at - now < _idle() / 2:  # slide, writing at most once per half idle period
-        service().store.extend_session(_hash(token), now + _idle())
-    g.session, g.principal, g.csrf = token, found.principal, found.csrf_token
+    s = state()
+    found = sessions.resume_session(s.unit_of_work(), token, idle=_idle(), clock=s.clock)
+    if found is not None:
+        g.session, g.principal, g.csrf = token, found.principal, found.csrf_token
 
 
 def _check_csrf(expected: str | None) -> None:
@@ -282,6 +273,13 @@ def _problem_page(exc: Problem):
     return _page("error.html", exc.status, title=exc.title, detail=exc.detail)
 
 
+@bp.errorhandler(ServiceError)
+def _refused_page(exc: ServiceError):
+    if isinstance(exc, NotFound):
+        return _page("error.html", 404, title="Not found", detail="There is no evaluation with that id.")
+    return _problem_page(problem_for(exc))
+
+
 @bp.errorhandler(DatabaseUnavailable)
 def _unavailable_page(exc):
     return _page("error.html", 503, title="Service unavailable", detail="The database is unavailable; try again "
@@ -308,16 +306,15 @@ def sign_in(error: str | None = None, status: int = 200):
 @bp.post("/sign-in")
 def sign_in_post():
     _check_csrf(request.cookies.get(SIGN_IN_COOKIE))
-    store = service().store
-    principal = access.principal_for(store, request.form.get("key", "").strip())
-    if principal is None:
+    s = state()
+    try:
+        started = sessions.start_session(s.unit_of_work(), request.form.get("key", "").strip(),
+                                         caller("page", denied=403), idle=_idle(), clock=s.clock)
+    except NotAuthenticated:
         return sign_in("That key is unknown or revoked.", 401)
-    if principal.role != "clinician":
-        access.forbidden(principal, ("clinician",), "session.start", store, "page")
-        return sign_in(f"This page is for clinician keys; that key's role is {principal.role}.", 403)
-    token, now = secrets.token_urlsafe(32), _now()
-    store.start_session(_hash(token), principal.key_id, secrets.token_urlsafe(32), now, now + _idle(),
-                        audit.event("session.start", channel="page", actor=principal))
+    except Forbidden as exc:
+        return sign_in(f"This page is for clinician keys; that key's role is {exc.role}.", 403)
+    token = started.token
     response = redirect(url_for("review_page.queue"), 303)
     _set_cookie(response, _cookie_name(), token)
     response.delete_cookie(SIGN_IN_COOKIE, path="/")
@@ -327,7 +324,8 @@ def sign_in_post():
 @bp.post("/sign-out")
 def sign_out():
     _check_csrf(g.csrf)
-    service().store.end_session(_hash(g.session), audit.event("session.end", channel="page"))
+    s = state()
+    sessions.end_session(s.unit_of_work(), g.session, caller("page"), clock=s.clock)
     response = redirect(url_for("review_page.sign_in"), 303)
     response.delete_cookie(_cookie_name(), path="/", secure=current_app.config["SECURE_COOKIES"],
                            httponly=True, samesite="Strict")
@@ -339,36 +337,34 @@ def queue():
     args = request.args
     status = args.get("status", "pending")
     status = status if status in REVIEW_STATUSES or status == "all" else "pending"
-    library = service().library
+    s = state()
+    library = s.library
     policy = args.get("policy") if args.get("policy") in library.policies else None
     determination = args.get("determination") if args.get("determination") in DETERMINATIONS else None
     cursor = args.get("cursor", "")
-    cursor = int(cursor) if cursor.isdigit() and 0 < len(cursor) < 19 else None
+    cursor = cursor if cursor.isdigit() and 0 < len(cursor) < 19 else None
     limit = 25
-    items = service().store.queue(None if status == "all" else status, limit + 1, cursor, policy=policy,
-                                  determination=determination,
-                                  audit=audit.event("evaluation.list", status=200, channel="page"))
-    page, next_cursor = page_of(items, limit, lambda item: item.seq)
+    page = evaluations.queue(s.unit_of_work(), caller("page", success=200), limit=limit, cursor=cursor,
+                             review_status=None if status == "all" else status, policy=policy,
+                             determination=determination, clock=s.clock)
+    next_cursor = page.next_cursor
     older = None
     if next_cursor:
         older = url_for("review_page.queue", status=status, policy=policy or "", determination=determination or "",
                         cursor=next_cursor)
-    return _page("queue.html", items=page, older=older, chosen_status=status, policy=policy,
+    return _page("queue.html", items=page.items, older=older, chosen_status=status, policy=policy,
                  determination=determination,
                  policies=list(library.policies.values()), statuses=REVIEW_STATUSES, determinations=DETERMINATIONS)
 
 
 def _evaluation_page(evaluation_id: str, status: int = 200, form: dict | None = None, errors: dict | None = None,
                      notice: str | None = None):
-    found = None
-    if EVALUATION_ID.fullmatch(evaluation_id):
-        found = service().store.read(evaluation_id, audit.event("evaluation.read", status=status, channel="page"),
-                                     submission=True)
-    if found is None:
-        raise Problem(404, "There is no evaluation with that id.")
+    s = state()
+    found = evaluations.read_evaluation(s.unit_of_work(), evaluation_id, caller("page", success=status),
+                                        submission=True, clock=s.clock)
     document = json.loads(found.result)
     submission = json.loads(found.submission)
-    review = reviews.review_document(found.reviews)
+    review = review_document(found.reviews)
     current = found.reviews[-1] if found.reviews else None
     results = []
     for result in document["results"]:
@@ -402,20 +398,21 @@ def review(evaluation_id: str):
                 "reason": form["reason"] or None}
     if form["amends"]:
         document["amends"] = int(form["amends"]) if form["amends"].isdigit() else form["amends"]
+    s = state()
     try:
-        data = reviews.load_request({k: v for k, v in document.items() if v is not None or k == "decision"})
-        if not EVALUATION_ID.fullmatch(evaluation_id):
-            raise Problem(404, "There is no evaluation with that id.")
-        found = reviews.record(evaluation_id, data, g.principal, "page", 303)
-    except Problem as exc:
-        if exc.status not in (409, 422):
+        request_ = load_request({k: v for k, v in document.items() if v is not None or k == "decision"})
+        recorded = reviews.record_review(s.unit_of_work(), evaluation_id, request_, caller("page", success=303),
+                                         clock=s.clock)
+    except (Problem, ServiceError) as exc:
+        problem = exc if isinstance(exc, Problem) else problem_for(exc)
+        if problem.status not in (409, 422):
             raise
-        errors = {pointer.lstrip("/") or "form": messages for pointer, messages in (exc.errors or {}).items()}
-        if exc.status == 409:
-            errors["form"] = [exc.detail]
-        return _evaluation_page(evaluation_id, exc.status, form, errors)
+        errors = {pointer.lstrip("/") or "form": messages for pointer, messages in (problem.errors or {}).items()}
+        if problem.status == 409:
+            errors["form"] = [problem.detail]
+        return _evaluation_page(evaluation_id, problem.status, form, errors)
     return redirect(url_for("review_page.evaluation", evaluation_id=evaluation_id,
-                            recorded=found.reviews[-1].number, _anchor="review"), 303)
+                            recorded=recorded[-1].number, _anchor="review"), 303)
 
 
 def init_app(app: Flask) -> None:

@@ -8,16 +8,16 @@ from werkzeug import Response
 
 from eligibility import Library
 from eligibility.policy import Policy
+from services.documents import dumps
 
-from .access import ROLES, requires
+from .access import requires
+from .constants import JSON, ROLES
 from .errors import Problem
 from .schemas import PolicyListSchema, PolicySchema
-from .service import dumps, service
+from .state import state
 
 blp = Blueprint("policies", __name__, url_prefix="/v1/policies",
                 description="The policies this service evaluates against.")
-
-JSON = "application/json"
 
 
 def summary(policy: Policy) -> dict:
@@ -56,7 +56,7 @@ class Policies(MethodView):
     @blp.doc(summary="Every loaded policy")
     @blp.response(200, PolicyListSchema)
     def get(self):
-        return Response(service().static_bodies["policies"][""], content_type=JSON)
+        return Response(state().static_bodies["policies"][""], content_type=JSON)
 
 
 @blp.route("/<policy_id>")
@@ -66,7 +66,7 @@ class PolicyById(MethodView):
     @blp.response(200, PolicySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, policy_id: str):
-        body = service().static_bodies["policies"].get(policy_id) if policy_id else None
+        body = state().static_bodies["policies"].get(policy_id) if policy_id else None
         if body is None:
             raise Problem(404, f"No policy has the id {policy_id!r}; GET /v1/policies lists them.")
         return Response(body, content_type=JSON)

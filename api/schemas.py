@@ -11,18 +11,19 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from eligibility.model import Determination, Kind, Status
 from eligibility.schemas import SubmissionSchema
 
-from . import audit
-
-DETERMINATIONS = tuple(d.value for d in Determination)
-STATUSES = tuple(s.value for s in Status)
-KINDS = tuple(k.value for k in Kind)
-REVIEW_STATUSES = ("pending", "accepted", "overridden")
-DECISIONS = ("accept", "override")
-ROLES = ("intake", "clinician", "admin")
-REASON_MAX = 4000
+from .constants import (
+    CHANNELS,
+    DECISIONS,
+    DETERMINATIONS,
+    KINDS,
+    OUTCOMES,
+    REASON_MAX,
+    REVIEW_STATUSES,
+    ROLES,
+    STATUSES,
+)
 
 
 def _doc(text: str, **more) -> dict:
@@ -366,8 +367,8 @@ class AuditEventSchema(OutputSchema):
     seq = fields.Integer(required=True, **_doc("Append order."))
     recorded_at = fields.String(required=True, **_doc("UTC, to the microsecond."))
     action = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(audit.OUTCOMES))
-    channel = fields.String(required=True, validate=validate.OneOf(audit.CHANNELS))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     actor_key_id = _nullable(fields.String, required=True, text="`null` for the command line.")
     actor_role = _nullable(fields.String, required=True, text="`null` for the command line.")
     evaluation_id = _nullable(fields.String, required=True, text="The evaluation acted on.")

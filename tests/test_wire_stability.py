@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from api import access, create_app
+from api import create_app
+from services import keys
+from services.audit import Caller
 from storage import migrate
 
 from .fixtures.make_golden import FIXED_ID, FIXED_TIME, dumps, evaluate_document, submissions
@@ -52,10 +54,10 @@ def test_evaluations_stored_in_the_past_are_answered_byte_for_byte(tmp_path):
     connection.executescript((FIXTURES / "stored-2026-12-01.sql").read_text())
     connection.close()
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True})
-    store = app.extensions["tms-eligibility"].store
-    migrate.upgrade(store.engine)
+    state = app.extensions["tms-eligibility"]
+    migrate.upgrade(state.database.engine)
     try:
-        _, key = access.create_key(store, "replay reader", "clinician", channel="cli")
+        key = keys.create_key(state.unit_of_work(), "replay reader", "clinician", Caller()).key
         client = app.test_client()
         bodies = json.loads((FIXTURES / "stored-2026-12-01-bodies.json").read_text())
         for evaluation_id, body in bodies.items():
@@ -63,4 +65,4 @@ def test_evaluations_stored_in_the_past_are_answered_byte_for_byte(tmp_path):
             assert response.status_code == 200
             assert response.get_data(as_text=True) == body, evaluation_id
     finally:
-        store.engine.dispose()
+        state.database.dispose()

@@ -22,9 +22,11 @@ from flask.testing import FlaskClient
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from api import access, create_app
-from storage import migrate
-from storage.store import create_engine
+from api import create_app
+from services import keys
+from services.audit import Caller
+from services.records import Principal
+from storage import create_engine, migrate
 from storage.tables import APPEND_ONLY, metadata
 
 from ..support import EXAMPLES
@@ -117,7 +119,7 @@ def make_app(database):
 
     yield make
     for app in apps:
-        app.extensions["tms-eligibility"].store.engine.dispose()
+        app.extensions["tms-eligibility"].database.dispose()
 
 
 @pytest.fixture
@@ -127,8 +129,13 @@ def app(make_app):
 
 def issue_key(app, role: str, name: str | None = None) -> str:
     """A new API key of ``role`` in ``app``'s database."""
-    return access.create_key(app.extensions["tms-eligibility"].store, name or f"test {role}", role,
-                             channel="cli")[1]
+    return keys.create_key(app.extensions["tms-eligibility"].unit_of_work(), name or f"test {role}", role,
+                           Caller()).key
+
+
+def principal(app, key: str) -> Principal:
+    """Who ``key`` is in ``app``'s database."""
+    return keys.authenticate(app.extensions["tms-eligibility"].unit_of_work(), key)
 
 
 def authorised(app, role: str, key: str | None = None) -> FlaskClient:
@@ -155,14 +162,9 @@ def admin(app):
     return authorised(app, "admin")
 
 
-@pytest.fixture
-def store(app):
-    return app.extensions["tms-eligibility"].store
-
-
 def rows(app, tables=("evaluations", "evaluation_policies")) -> dict[str, int]:
     """How many rows each of ``tables`` holds (``None``: every table)."""
-    with app.extensions["tms-eligibility"].store.engine.connect() as conn:
+    with app.extensions["tms-eligibility"].database.engine.connect() as conn:
         return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
                 for t in metadata.sorted_tables if tables is None or t.name in tables}
 

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from api import access
+from services import keys
+from services.audit import Caller
 
 from .conftest import authorised, example, issue_key
 from .test_errors import assert_problem
@@ -41,8 +43,9 @@ def test_the_role_matrix(app):
     clients = {role: authorised(app, role) for role in ROLES}
     evaluation_id = post(clients["intake"], example("classic-trd")).get_json()["id"]
     revoked = authorised(app, "admin", issue_key(app, "admin", "to revoke"))
-    store = app.extensions["tms-eligibility"].store
-    access.revoke_key(store, next(k.id for k in store.list_keys() if k.name == "to revoke"), channel="cli")
+    unit_of_work = app.extensions["tms-eligibility"].unit_of_work
+    keys.revoke_key(unit_of_work(), next(k.id for k in keys.list_keys(unit_of_work()) if k.name == "to revoke"),
+                    Caller())
     anonymous = app.test_client()
     unknown = app.test_client()
     unknown.environ_base["HTTP_AUTHORIZATION"] = "Bearer tms_" + "x" * 43
@@ -51,7 +54,7 @@ def test_the_role_matrix(app):
     for method, template, body_name, allowed in MATRIX:
         for who, client in [*clients.items(), ("none", anonymous), ("unknown", unknown), ("malformed", malformed),
                             ("revoked", revoked)]:
-            spare = access.create_key(store, "spare", "intake", channel="cli")[0].id
+            spare = keys.create_key(unit_of_work(), "spare", "intake", Caller()).record.id
             path = template.format(id=evaluation_id, spare=spare)
             if "review" in template:  # a fresh evaluation, so that every allowed review is a first review
                 path = template.format(id=post(clients["intake"], example("classic-trd")).get_json()["id"])
@@ -97,16 +100,16 @@ def test_a_new_key_is_shown_once_and_stored_only_as_its_hash(app, admin):
     assert created.status_code == 201
     body = created.get_json()
     key = body["key"]
-    assert access.KEY_SHAPE.fullmatch(key) and body["role"] == "clinician" and body["revoked_at"] is None
+    assert keys.KEY_SHAPE.fullmatch(key) and body["role"] == "clinician" and body["revoked_at"] is None
     listed = admin.get("/v1/keys").get_json()["items"]
     assert key not in json.dumps(listed) and any(k["id"] == body["id"] for k in listed)
     import sqlalchemy as sa
 
     from storage.tables import api_keys
-    with app.extensions["tms-eligibility"].store.engine.connect() as conn:
+    with app.extensions["tms-eligibility"].database.engine.connect() as conn:
         stored = conn.execute(sa.select(api_keys).where(api_keys.c.id == body["id"])).mappings().one()
     assert key not in json.dumps({k: str(v) for k, v in stored.items()})
-    assert stored["key_hash"] == access.key_hash(key)
+    assert stored["key_hash"] == keys.token_hash(key)
     assert authorised(app, "clinician", key).get("/v1/evaluations").status_code == 200
 
 

@@ -11,11 +11,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from api import access, cli
-from storage.store import create_engine
+from api import cli
+from services.keys import KEY_SHAPE
+from storage import create_engine
+from storage.prepared import Prepared
 from storage.tables import APPEND_ONLY, audit_events, reviews
 
-from .conftest import authorised, example
+from .conftest import authorised, example, principal
 from .test_reviews import review
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +37,7 @@ def trail(admin) -> list[dict]:
 
 def test_a_full_flow_through_the_api_leaves_exactly_its_audit_rows(app):
     intake, clinician, admin = (authorised(app, role) for role in ("intake", "clinician", "admin"))
-    ids = {role: access.principal_for(app.extensions["tms-eligibility"].store, c.key).key_id
+    ids = {role: principal(app, c.key).key_id
            for role, c in (("intake", intake), ("clinician", clinician), ("admin", admin))}
     submission = json.loads(example("classic-trd"))
     submission["diagnoses"][0]["description"] = "free text canary Jane Doe"
@@ -95,7 +97,7 @@ def test_the_database_refuses_to_update_or_delete_audit_and_review_rows(app, cli
     evaluation_id = client.post("/v1/evaluations", data=example("classic-trd"),
                                 content_type="application/json").get_json()["id"]
     review(clinician, evaluation_id, decision="accept")
-    engine = app.extensions["tms-eligibility"].store.engine
+    engine = app.extensions["tms-eligibility"].database.engine
     for table in (audit_events, reviews):
         for statement in (table.update().values(request_id="x") if table is audit_events else
                           table.update().values(reason="changed"), table.delete()):
@@ -109,15 +111,23 @@ def test_the_database_refuses_to_update_or_delete_audit_and_review_rows(app, cli
         assert conn.execute(sa.select(reviews.c.reason)).scalar() is None
 
 
-def test_a_full_flow_sends_no_update_or_delete_to_an_append_only_table(app):
-    """Every statement the app sends through SQLAlchemy during creation, reads, reviews, amendments and keys
-    (the key lookup and the evaluation's inserts go to the DBAPI cursor directly: a SELECT and INSERTs)."""
-    engine = app.extensions["tms-eligibility"].store.engine
+def test_a_full_flow_sends_no_update_or_delete_to_an_append_only_table(app, monkeypatch):
+    """Every statement the app sends during creation, reads, reviews, amendments and keys: through SQLAlchemy
+    (seen by its cursor event) and straight to the DBAPI cursor (the prepared statements: the key lookup, the
+    evaluation's inserts and the audit rows; seen as their parameters are made)."""
+    engine = app.extensions["tms-eligibility"].database.engine
     statements = []
 
     def record(_conn, _cursor, statement, *_):
         statements.append(statement)
 
+    made = Prepared.params
+
+    def params(self, values):
+        statements.append(self.sql)
+        return made(self, values)
+
+    monkeypatch.setattr(Prepared, "params", params)
     event.listen(engine, "before_cursor_execute", record)
     try:
         intake, clinician, admin = (authorised(app, role) for role in ("intake", "clinician", "admin"))
@@ -168,7 +178,7 @@ def test_keys_reviews_and_audit_rows_survive_a_restart(make_app):
     review(clinician, evaluation_id, decision="override", determination="does_not_meet_criteria",
            reason="Survives a restart.")
     before = trail(admin)
-    first.extensions["tms-eligibility"].store.engine.dispose()
+    first.extensions["tms-eligibility"].database.engine.dispose()
 
     second = make_app()  # a new process on the same database
     again = {role: authorised(second, role, c.key) for role, c in (("intake", intake), ("clinician", clinician),
@@ -200,7 +210,7 @@ def test_keys_commands_create_list_and_revoke(database, monkeypatch, capsys):
     assert cli.main(["keys", "create", "--role", "clinician", "--name", "Dr Who"]) == 0
     captured = capsys.readouterr()
     key = captured.out.strip()
-    assert access.KEY_SHAPE.fullmatch(key) and "shown only now" in captured.err
+    assert KEY_SHAPE.fullmatch(key) and "shown only now" in captured.err
     assert cli.main(["keys", "list", "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(k["name"], k["role"], k["revoked_at"]) for k in listed] == [("Dr Who", "clinician", None)]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from eligibility import EngineError, Library
-from storage.store import DatabaseUnavailable, Store
+from services.errors import DatabaseUnavailable
 
 from .conftest import authorised, example, rows
 from .test_evaluations import post
@@ -142,7 +142,7 @@ def test_an_unexpected_exception_is_a_500_problem(client, monkeypatch):
 
 
 def test_a_crash_between_the_two_inserts_leaves_no_partial_row(app, client, monkeypatch):
-    store = app.extensions["tms-eligibility"].store
+    database = app.extensions["tms-eligibility"].database
 
     class Exploding:  # the per-policy insert, which runs after the evaluation row was written
         sql = "never run"
@@ -150,7 +150,7 @@ def test_a_crash_between_the_two_inserts_leaves_no_partial_row(app, client, monk
         def params(self, values):
             raise RuntimeError("crash after the evaluation row was written")
 
-    monkeypatch.setitem(store._inserts, "evaluation_policies", Exploding())
+    monkeypatch.setitem(database._inserts, "evaluation_policies", Exploding())
     assert_problem(post(client, example("classic-trd")), 500)
     monkeypatch.undo()
     assert rows(app) == {"evaluations": 0, "evaluation_policies": 0}
@@ -171,11 +171,11 @@ def test_an_unreachable_database_is_a_503_problem(make_app, tmp_path):
 def test_a_database_error_maps_to_database_unavailable(monkeypatch, app):
     import sqlalchemy as sa
 
-    store: Store = app.extensions["tms-eligibility"].store
+    state = app.extensions["tms-eligibility"]
 
     def broken(*args, **kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
 
-    monkeypatch.setattr(store.engine, "connect", broken)
-    with pytest.raises(DatabaseUnavailable):
-        store.by_key("k")
+    monkeypatch.setattr(state.database.engine, "connect", broken)
+    with pytest.raises(DatabaseUnavailable), state.unit_of_work() as uow:
+        uow.evaluations.by_key("k")

@@ -51,7 +51,7 @@ def test_a_stored_evaluation_holds_what_the_issue_lists_and_nothing_else_is_writ
     raw = example("classic-trd")
     response = post(client, raw, **{"X-Request-Id": "req-123"})
     body = response.get_json()
-    with app.extensions["tms-eligibility"].store.engine.connect() as conn:
+    with app.extensions["tms-eligibility"].database.engine.connect() as conn:
         row = conn.execute(sa.select(evaluations).where(evaluations.c.id == body["id"])).mappings().one()
         policy_rows = conn.execute(sa.select(evaluation_policies)).mappings().all()
     assert row["submission"] == raw.decode() and row["result"] == response.get_data(as_text=True)
@@ -68,7 +68,7 @@ def test_get_returns_the_stored_bytes_even_when_the_stored_result_differs_from_a
     created = post(client, example("classic-trd"))
     evaluation_id = created.get_json()["id"]
     altered = created.get_data(as_text=True).replace('"reason":"', '"reason":"(as first stored) ', 1)
-    with app.extensions["tms-eligibility"].store.engine.begin() as conn:
+    with app.extensions["tms-eligibility"].database.engine.begin() as conn:
         conn.execute(evaluations.update().where(evaluations.c.id == evaluation_id).values(result=altered))
     assert client.get(f"/v1/evaluations/{evaluation_id}").get_data(as_text=True) == altered
 

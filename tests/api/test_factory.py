@@ -15,7 +15,7 @@ from eligibility.library import DEFAULT_RULES_DIR
 def test_the_factory_honours_the_config_it_is_given(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}", "MAX_CONTENT_LENGTH": 10})
     assert app.config["MAX_CONTENT_LENGTH"] == 10
-    assert str(app.extensions["tms-eligibility"].store.engine.url).endswith("a.sqlite3")
+    assert str(app.extensions["tms-eligibility"].database.engine.url).endswith("a.sqlite3")
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path):
@@ -26,7 +26,7 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     app = create_app()
     assert app.config["MAX_CONTENT_LENGTH"] == 2048
     assert app.extensions["tms-eligibility"].library.default_policies == ("tms-clinical",)
-    assert app.extensions["tms-eligibility"].store.engine.url.database == str(tmp_path / "inst" /
+    assert app.extensions["tms-eligibility"].database.engine.url.database == str(tmp_path / "inst" /
                                                                               "tms-eligibility.sqlite3")
 
 

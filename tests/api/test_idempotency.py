@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from storage.repositories import SqlEvaluations
+
 from .conftest import authorised, example, issue_key, rows
 from .test_errors import assert_problem
 from .test_evaluations import post
@@ -36,20 +38,19 @@ def test_an_invalid_submission_does_not_claim_its_key(app, client):
     assert post(client, example("classic-trd"), **{"Idempotency-Key": "k"}).status_code == 201
 
 
-def test_concurrent_requests_with_one_key_store_one_evaluation_and_all_get_it(app):
+def test_concurrent_requests_with_one_key_store_one_evaluation_and_all_get_it(app, monkeypatch):
     """Many threads race past the key lookup; the unique constraint settles it and the losers replay."""
-    store = app.extensions["tms-eligibility"].store
-    real_by_key, barrier = store.by_key, threading.Barrier(8)
+    real_by_key, barrier = SqlEvaluations.by_key, threading.Barrier(8)
     passed_lookup = threading.local()
 
-    def slow_first_lookup(key):
+    def slow_first_lookup(self, key):
         if not getattr(passed_lookup, "done", False):  # every thread misses the key at first...
             passed_lookup.done = True
             barrier.wait(timeout=10)  # ...and they all go on to evaluate and insert together
             return None
-        return real_by_key(key)
+        return real_by_key(self, key)
 
-    store.by_key = slow_first_lookup
+    monkeypatch.setattr(SqlEvaluations, "by_key", slow_first_lookup)
     results = []
     key = issue_key(app, "intake")
 

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from api import access
-
-from .conftest import authorised, example, issue_key
+from .conftest import authorised, example, issue_key, principal
 from .test_evaluations import post
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -110,7 +108,7 @@ def test_revoking_the_key_or_signing_out_ends_the_session_at_once(app, admin, ev
     key = issue_key(app, "clinician", "Dr Revoked")
     browser, _ = sign_in(app, key)
     assert browser.get("/review/queue").status_code == 200
-    key_id = access.principal_for(app.extensions["tms-eligibility"].store, key).key_id
+    key_id = principal(app, key).key_id
     assert admin.delete(f"/v1/keys/{key_id}").status_code == 200
     assert browser.get("/review/queue").status_code == 303
 
@@ -123,13 +121,15 @@ def test_revoking_the_key_or_signing_out_ends_the_session_at_once(app, admin, ev
 
 
 def test_an_idle_session_ends(make_app, monkeypatch):
-    from api import page
+    from datetime import timedelta
+
+    from services.clock import utc_now
 
     app = make_app(SESSION_IDLE_MINUTES=1)
     browser, _ = sign_in(app, issue_key(app, "clinician"))
     assert browser.get("/review/queue").status_code == 200
-    later = page._now() + page.timedelta(minutes=2)
-    monkeypatch.setattr(page, "_now", lambda: later)
+    later = utc_now() + timedelta(minutes=2)
+    monkeypatch.setattr(app.extensions["tms-eligibility"], "clock", lambda: later)
     assert browser.get("/review/queue").status_code == 303
 
 
@@ -147,7 +147,7 @@ def test_the_queue_page_filters_and_escapes(app, client):
 
 def test_a_full_flow_through_the_page_leaves_its_audit_rows(app, evaluation_id):
     key = issue_key(app, "clinician")
-    clinician_id = access.principal_for(app.extensions["tms-eligibility"].store, key).key_id
+    clinician_id = principal(app, key).key_id
     browser, _ = sign_in(app, key)
     page = browser.get(f"/review/evaluations/{evaluation_id}")
     browser.post(f"/review/evaluations/{evaluation_id}", data={"decision": "accept", "csrf_token": csrf(page)})

@@ -8,10 +8,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from api import access
 from storage.tables import evaluations
 
-from .conftest import authorised, example
+from .conftest import authorised, example, principal
 from .test_errors import assert_problem
 from .test_evaluations import post
 
@@ -42,7 +41,7 @@ def test_an_override_shows_in_get_and_every_other_byte_stays_as_created(app, cli
     assert shown["status"] == "overridden" and shown["number"] == 1 and shown["decision"] == "override"
     assert shown["determination"] == "insufficient_information"
     assert shown["reason"] == "Adherence to venlafaxine is not documented."
-    key_id = access.principal_for(app.extensions["tms-eligibility"].store, clinician.key).key_id
+    key_id = principal(app, clinician.key).key_id
     assert shown["reviewer"] == {"key_id": key_id, "name": "test clinician", "role": "clinician"}
     assert shown["reviewed_at"].endswith("Z") and "earlier" not in shown
 
@@ -50,7 +49,7 @@ def test_an_override_shows_in_get_and_every_other_byte_stays_as_created(app, cli
     assert fetched.get_json()["review"] == shown
     assert _around_review(fetched.get_data()) == _around_review(created.get_data())
     assert fetched.get_json()["results"] == created.get_json()["results"]
-    with app.extensions["tms-eligibility"].store.engine.connect() as conn:
+    with app.extensions["tms-eligibility"].database.engine.connect() as conn:
         stored = conn.execute(sa.select(evaluations.c.result, evaluations.c.review_status)
                               .where(evaluations.c.id == evaluation_id)).one()
     assert stored.result == created.get_data(as_text=True) and stored.review_status == "overridden"

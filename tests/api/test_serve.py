@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from storage.store import create_engine
+from storage import create_engine
 from storage.tables import evaluations
 
 from .conftest import example

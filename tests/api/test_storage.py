@@ -1,13 +1,18 @@
-"""The storage layer: the migrations build exactly the tables the code declares, on each database."""
+"""The storage layer: the migrations build exactly the tables the code declares, and the SQL unit of work keeps
+the port's promises, on each database."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from storage import migrate
-from storage.store import create_engine
+from services.errors import WriteConflict
+from services.records import AuditEvent, KeyRecord, NewEvaluation, NewReview, PolicyRow
+from storage import Database, create_engine, migrate
 from storage.tables import metadata
 
 
@@ -39,3 +44,64 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 12000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+# -- the SQL unit of work keeps the port's promises, as the in-memory one does (tests/services/test_memory.py) --
+
+WHEN = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _new(evaluation_id: str, key: str | None = None) -> NewEvaluation:
+    return NewEvaluation(id=evaluation_id, created_at=WHEN, as_of=WHEN.date(), reference=None, request_id="r",
+                         idempotency_key=key, body_digest="sha256:x", submission="{}", result="{}",
+                         policies=(PolicyRow("p", "1", "sha256:p", "meets_criteria"),))
+
+
+@pytest.fixture
+def db(database):
+    db = Database(create_engine(database))
+    yield db
+    db.dispose()
+
+
+def test_leaving_a_unit_of_work_without_a_commit_undoes_every_write(db):
+    with db.unit_of_work() as uow:
+        uow.evaluations.add(_new("a" * 32))
+        uow.keys.add(KeyRecord("k" * 16, "n", "intake", WHEN, None), "h" * 64)
+        uow.audit.add(AuditEvent(WHEN, "key.create", "success", "cli"))
+    with db.unit_of_work() as uow:
+        assert uow.evaluations.get("a" * 32) is None and uow.keys.count() == 0
+        assert uow.audit.page(limit=10) == []
+
+
+def test_a_taken_idempotency_key_is_a_write_conflict_and_the_unit_of_work_goes_on_after_a_rollback(db):
+    with db.unit_of_work() as uow:
+        uow.evaluations.add(_new("a" * 32, key="k"))
+        uow.commit()
+    with db.unit_of_work() as uow:
+        with pytest.raises(WriteConflict):
+            uow.evaluations.add(_new("b" * 32, key="k"))
+        uow.rollback()
+        assert uow.evaluations.by_key("k").id == "a" * 32
+        uow.audit.add(AuditEvent(WHEN, "evaluation.create", "replayed", "api", evaluation_id="a" * 32))
+        uow.commit()
+    with db.unit_of_work() as uow:
+        assert [(r.outcome, r.evaluation_id) for r in uow.audit.page(limit=10)] == [("replayed", "a" * 32)]
+        assert [i.id for i in uow.evaluations.queue(limit=10)] == ["a" * 32]
+
+
+def test_a_taken_review_number_is_a_write_conflict(db):
+    with db.unit_of_work() as uow:
+        uow.evaluations.add(_new("a" * 32))
+        uow.keys.add(KeyRecord("k" * 16, "n", "clinician", WHEN, None), "h" * 64)
+        uow.reviews.add("a" * 32, 1, NewReview("accept", "meets_criteria", None, "k" * 16, WHEN))
+        uow.commit()
+        with pytest.raises(WriteConflict):
+            uow.reviews.add("a" * 32, 1, NewReview("accept", "meets_criteria", None, "k" * 16, WHEN))
+        uow.rollback()
+        assert uow.reviews.current_number("a" * 32) == 1
+
+
+def test_the_unit_of_work_reads_the_schema_revision(db):
+    with db.unit_of_work() as uow:
+        assert uow.revision() == migrate.head()

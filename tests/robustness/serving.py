@@ -22,14 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def issue_key(database_url: str, role: str = "intake") -> str:
     """A new API key of ``role`` in the (migrated) database at ``database_url``."""
-    from api import access
-    from storage.store import Store, create_engine
+    from services import keys
+    from services.audit import Caller
+    from storage import Database, create_engine
 
-    store = Store(create_engine(database_url))
+    database = Database(create_engine(database_url))
     try:
-        return access.create_key(store, f"robustness tests ({role})", role, channel="cli")[1]
+        return keys.create_key(database.unit_of_work(), f"robustness tests ({role})", role, Caller()).key
     finally:
-        store.engine.dispose()
+        database.dispose()
 
 
 def free_port() -> int:

@@ -21,8 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from benchmarks import workload
-from storage import migrate
-from storage.store import create_engine
+from storage import create_engine, migrate
 from storage.tables import evaluation_policies, evaluations
 
 from .serving import free_port

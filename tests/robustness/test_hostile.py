@@ -283,7 +283,7 @@ def test_hostile_requests_through_gunicorn_are_4xx_fast_in_bounded_memory(serve,
     assert reply.status == 201
     import sqlalchemy as sa
 
-    from storage.store import create_engine
+    from storage import create_engine
     from storage.tables import evaluations
     engine = create_engine(database)
     with engine.connect() as conn:

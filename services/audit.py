@@ -1,0 +1,93 @@
+"""The audit trail: one append-only row per access to evaluations, review, key change and refusal.
+
+A row holds ids only: time, action, outcome, channel (``api``, ``page``, ``cli``), the actor's key id
+and role, the evaluation id and review number, the key created or revoked, the evaluation's policy
+ids, versions and digests, the request id and the HTTP status. Never a submission, a name, a date of
+birth or the review's reason. Each use case writes its row in its own unit of work, so an action
+and its audit row are stored together or not at all. No code updates or deletes an audit row, and
+the database's triggers refuse it (migration 0002).
+
+What is recorded: ``evaluation.create`` (``success``; ``replayed`` for an Idempotency-Key repeat),
+``evaluation.read``, ``evaluation.list`` (the queue), ``evaluation.review``, ``key.create``,
+``key.revoke`` (``unchanged`` when already revoked), ``audit.read``, ``audit.export``,
+``session.start`` and ``session.end`` (the review page), and any of them with ``denied`` when a valid
+key of the wrong role tried it (403). Requests without a valid key (401) are in the request log only:
+recording them would let anyone fill the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .clock import Clock, utc_now
+from .records import AuditEvent, Page, Principal
+from .unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a use case, and through which channel, as the audit trail records it.
+
+    ``statuses`` maps an audit outcome (``success``, ``replayed``, ``unchanged``, ``denied``) to the HTTP
+    status the caller answers with for it; off HTTP it is empty and the rows' ``status`` is ``None``.
+    """
+
+    channel: str = "cli"
+    actor: Principal | None = None
+    request_id: str | None = None
+    statuses: Mapping[str, int] = field(default_factory=dict)
+
+    def event(self, action: str, outcome: str, recorded_at, **ids) -> AuditEvent:
+        """This caller's audit row for ``action``; ``ids`` are the other columns."""
+        actor = self.actor
+        return AuditEvent(recorded_at=recorded_at, action=action, outcome=outcome, channel=self.channel,
+                          actor_key_id=actor.key_id if actor else None, actor_role=actor.role if actor else None,
+                          request_id=self.request_id, status=self.statuses.get(outcome), **ids)
+
+
+def page_of(rows: list, limit: int, seq: Callable) -> Page:
+    """Split ``rows``, read with ``limit + 1``, into the page and the next page's cursor (``None`` on the last
+    page); ``seq`` gives a row's position, the cursor."""
+    page = rows[:limit]
+    return Page(page, str(seq(page[-1])) if len(rows) > limit else None)
+
+
+def record_denial(uow: UnitOfWork, caller: Caller, action: str, *, clock: Clock = utc_now) -> None:
+    """Record that ``caller.actor`` tried ``action`` with a key of the wrong role."""
+    with uow:
+        uow.audit.add(caller.event(action, "denied", clock()))
+        uow.commit()
+
+
+def read_audit(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = None,
+               evaluation_id: str | None = None, actor_key_id: str | None = None, action: str | None = None,
+               clock: Clock = utc_now) -> Page[AuditEvent]:
+    """A page of the trail, newest first, filtered by column; the reading is recorded after it."""
+    with uow:
+        rows = uow.audit.page(limit=limit + 1, before_seq=int(cursor) if cursor else None,
+                              evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action)
+        uow.audit.add(caller.event("audit.read", "success", clock()))
+        uow.commit()
+    return page_of(rows, limit, lambda row: row.seq)
+
+
+@dataclass(frozen=True)
+class Exported:
+    count: int
+    last: int  # the seq of the last row written (``after`` when none was)
+
+
+def export_audit(uow: UnitOfWork, caller: Caller, write: Callable[[AuditEvent], None], *, after: int = 0,
+                 finish: Callable[[], None] = lambda: None, clock: Clock = utc_now) -> Exported:
+    """Hand every row after ``after`` to ``write``, oldest first, then call ``finish`` (closing the output); the
+    export is recorded once both are done, so an export that could not be written is not recorded."""
+    count, last = 0, after
+    with uow:
+        for row in uow.audit.after(after):
+            write(row)
+            count, last = count + 1, row.seq
+        finish()
+        uow.audit.add(caller.event("audit.export", "success", clock()))
+        uow.commit()
+    return Exported(count, last)

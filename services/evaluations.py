@@ -1,0 +1,141 @@
+"""Evaluations: evaluate a submission and store it (with idempotency), read one back, the review queue."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eligibility import Library
+
+from .audit import Caller, page_of
+from .clock import Clock, to_second, utc_now, wire_time
+from .documents import answer, dumps, evaluation_document
+from .errors import IdempotencyKeyReused, NotFound, WriteConflict
+from .records import NewEvaluation, Page, PolicyRow, QueueItem, Received, ReviewRecord, Stored
+from .unit_of_work import UnitOfWork
+
+EVALUATION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def new_evaluation_id() -> str:
+    """A new evaluation id: 32 random hex digits."""
+    return uuid.uuid4().hex
+
+
+def body_digest(raw: bytes) -> str:
+    """What an Idempotency-Key is bound to: the sha256 of the request body's bytes."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The evaluation a request is answered with: just stored, or (``replayed``) stored by an earlier request
+    with the same Idempotency-Key; ``outcomes`` are the new one's determinations by policy."""
+
+    id: str
+    body: str
+    replayed: bool
+    outcomes: dict[str, str] | None = None
+
+
+def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Caller, *,
+             idempotency_key: str | None = None, clock: Clock = utc_now,
+             new_id: Callable[[], str] = new_evaluation_id) -> Answered:
+    """Validate, evaluate and store a submission with its audit row; return the body to answer.
+
+    With an ``idempotency_key`` already used with the same body bytes, the evaluation stored then is
+    answered again (and the repeat audited as ``replayed``), also when a concurrent request with the
+    key committed first.
+
+    :raises eligibility.InvalidSubmission: the submission breaks the contract (nothing is stored, and the key
+        is not claimed).
+    :raises IdempotencyKeyReused: the key was first used with a different body.
+    """
+    digest = body_digest(received.raw)
+    with uow:
+        if idempotency_key is not None and (stored := uow.evaluations.by_key(idempotency_key)) is not None:
+            return _replay(uow, stored, digest, caller, clock)
+        submission = library.load(received.document)
+        evaluation = library.evaluate(submission)
+        evaluation_id, now = new_id(), clock()
+        created_at = to_second(now)
+        body = dumps(evaluation_document(evaluation, evaluation_id, wire_time(created_at)))
+        policies = tuple(PolicyRow(r.policy.id, r.policy.version, r.policy.digest, r.determination.value)
+                         for r in evaluation.results)
+        try:
+            uow.evaluations.add(NewEvaluation(
+                id=evaluation_id, created_at=created_at, as_of=submission.as_of, reference=submission.reference,
+                request_id=caller.request_id, idempotency_key=idempotency_key, body_digest=digest,
+                submission=received.text, result=body, policies=policies))
+        except WriteConflict:
+            if idempotency_key is None:
+                raise
+            uow.rollback()  # a concurrent request with the same key committed first: answer with its evaluation
+            stored = uow.evaluations.by_key(idempotency_key)
+            if stored is None:
+                raise
+            return _replay(uow, stored, digest, caller, clock)
+        uow.audit.add(caller.event("evaluation.create", "success", now, evaluation_id=evaluation_id,
+                                   policies=tuple(p.ref() for p in policies)))
+        uow.commit()
+    return Answered(evaluation_id, body, replayed=False, outcomes={p.id: p.determination for p in policies})
+
+
+def _replay(uow: UnitOfWork, stored: Stored, digest: str, caller: Caller, clock: Clock) -> Answered:
+    if stored.body_digest != digest:
+        raise IdempotencyKeyReused()
+    policies = tuple({"id": r["policy"]["id"], "version": r["policy"]["version"], "digest": r["policy"]["digest"]}
+                     for r in json.loads(stored.result)["results"])
+    uow.audit.add(caller.event("evaluation.create", "replayed", clock(), evaluation_id=stored.id,
+                               policies=policies))
+    uow.commit()
+    return Answered(stored.id, stored.result, replayed=True)
+
+
+@dataclass(frozen=True)
+class EvaluationRead:
+    """A stored evaluation as answered (``body``), with what the review page shows beside it."""
+
+    id: str
+    body: str
+    result: str  # the stored bytes, without the current review
+    reviews: list[ReviewRecord]  # oldest first
+    submission: str | None  # when asked for
+
+
+def read_evaluation(uow: UnitOfWork, evaluation_id: str, caller: Caller, *, submission: bool = False,
+                    clock: Clock = utc_now) -> EvaluationRead:
+    """The stored bytes with the current review spliced in (and the submission, if asked for); the read is
+    audited with the evaluation's policies.
+
+    :raises NotFound: no evaluation has this id (an id of the wrong shape is not looked up).
+    """
+    if not EVALUATION_ID.fullmatch(evaluation_id):
+        raise NotFound("evaluation", evaluation_id)
+    with uow:
+        found = uow.evaluations.get(evaluation_id, submission=submission)
+        if found is None:
+            raise NotFound("evaluation", evaluation_id)
+        policies = uow.evaluations.policies(evaluation_id)
+        reviews = uow.reviews.of(evaluation_id) if found.review_status != "pending" else []
+        uow.audit.add(caller.event("evaluation.read", "success", clock(), evaluation_id=evaluation_id,
+                                   policies=tuple(p.ref() for p in policies)))
+        uow.commit()
+    return EvaluationRead(evaluation_id, answer(found.result, reviews), found.result, reviews, found.submission)
+
+
+def queue(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = None,
+          review_status: str | None = None, policy: str | None = None, determination: str | None = None,
+          clock: Clock = utc_now) -> Page[QueueItem]:
+    """The review queue: evaluations newest first, a page at a time, filtered by review status, policy and
+    determination; the listing is audited."""
+    with uow:
+        items = uow.evaluations.queue(limit=limit + 1, before_seq=int(cursor) if cursor else None,
+                                      review_status=review_status, policy=policy, determination=determination)
+        uow.audit.add(caller.event("evaluation.list", "success", clock()))
+        uow.commit()
+    return page_of(items, limit, lambda item: item.seq)

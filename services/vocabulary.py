@@ -1,0 +1,16 @@
+"""The words the service stores and answers with, defined once: roles, review decisions and statuses, and the
+audit trail's actions, outcomes and channels."""
+
+from __future__ import annotations
+
+ROLES = ("intake", "clinician", "admin")
+
+DECISIONS = ("accept", "override")
+REVIEW_STATUSES = ("pending", "accepted", "overridden")
+REVIEW_STATUS = {"accept": "accepted", "override": "overridden"}  # the status a review's decision gives
+
+ACTIONS = ("evaluation.create", "evaluation.read", "evaluation.list", "evaluation.review", "key.create",
+           "key.list", "key.revoke", "audit.read", "audit.export", "policy.read", "session.start",
+           "session.end")
+OUTCOMES = ("success", "replayed", "unchanged", "denied")
+CHANNELS = ("api", "page", "cli")

@@ -1,0 +1,130 @@
+"""The SQL unit of work: one Core connection and one transaction per use case, shared by its repositories.
+
+``Database`` holds the engine and the statements prepared for its dialect (``storage.prepared``) and
+makes a ``SqlUnitOfWork`` for each use case. The unit of work connects when a repository first needs
+the database, begins a transaction, and gives repositories either the Core connection or, for the
+prepared statements, the DBAPI cursor of the same connection. ``commit`` commits; leaving the block
+returns the connection to the pool, which rolls back anything not committed.
+
+Driver and SQLAlchemy errors are translated once, here: a lost connection or a lock held past the
+busy timeout is ``DatabaseUnavailable`` (the connection is invalidated, never handed to the next
+request); a uniqueness violation where a repository expects one (``conflict=True``) is
+``WriteConflict``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from services.errors import DatabaseUnavailable, WriteConflict
+from services.unit_of_work import UnitOfWork
+
+from .prepared import Prepared, prepared_insert
+from .repositories import SqlAuditLog, SqlEvaluations, SqlKeys, SqlReviews, SqlSessions
+from .tables import api_keys, audit_events, evaluation_policies, evaluations
+
+
+class Database:
+    """The engine, and the hot statements prepared for its dialect; ``unit_of_work()`` makes a unit of work."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        dialect = engine.dialect
+        self.dbapi = dialect.dbapi
+        k = api_keys.c
+        self.principal_select = Prepared(sa.select(k.id, k.role, k.name).where(
+            k.key_hash == sa.bindparam("key_hash"), k.revoked_at.is_(None)), dialect, [k.key_hash])
+        self._inserts = {t.name: prepared_insert(t, dialect) for t in (evaluations, evaluation_policies, audit_events)}
+
+    def insert(self, table: str) -> Prepared:
+        return self._inserts[table]
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _unavailable(exc: DBAPIError) -> bool:
+    """Whether a database error means "cannot reach it or cannot get the lock" rather than a bug."""
+    return exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A unit of work on the database (see the module's docstring)."""
+
+    def __init__(self, database: Database):
+        self.database = database
+        self._connection: sa.Connection | None = None
+        self.evaluations = SqlEvaluations(self)
+        self.reviews = SqlReviews(self)
+        self.keys = SqlKeys(self)
+        self.sessions = SqlSessions(self)
+        self.audit = SqlAuditLog(self)
+
+    @contextlib.contextmanager
+    def translated(self, *, conflict: bool = False) -> Iterator[None]:
+        """Translate the driver's and SQLAlchemy's errors (see the module's docstring)."""
+        dbapi = self.database.dbapi
+        try:
+            yield
+        except (IntegrityError, dbapi.IntegrityError) as exc:
+            if conflict:
+                raise WriteConflict(type(exc).__name__) from exc
+            raise
+        except DBAPIError as exc:  # SQLAlchemy's: it has invalidated a connection it found dead
+            if _unavailable(exc):
+                raise DatabaseUnavailable(type(exc.orig).__name__ if exc.orig else type(exc).__name__) from exc
+            raise
+        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:  # the driver's, from a prepared statement
+            if self._connection is not None:
+                self._connection.invalidate(exc)
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    def connection(self) -> sa.Connection:
+        """The unit of work's connection, in a transaction (connecting and beginning when needed)."""
+        connection = self._connection
+        if connection is None:
+            with self.translated():
+                connection = self._connection = self.database.engine.connect()
+        if not connection.in_transaction():
+            connection.begin()
+        return connection
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator:
+        """A DBAPI cursor on the unit of work's connection, for the prepared statements."""
+        cursor = self.connection().connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def commit(self) -> None:
+        connection = self._connection
+        if connection is not None and connection.in_transaction():
+            with self.translated():
+                connection.commit()
+
+    def rollback(self) -> None:
+        connection = self._connection
+        if connection is not None and connection.in_transaction():
+            with self.translated():
+                connection.rollback()
+
+    def __exit__(self, *exc_info) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()  # back to the pool, which rolls back anything not committed
+
+    def revision(self) -> str | None:
+        with self.translated():
+            connection = self.connection()
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
