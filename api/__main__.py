@@ -1,5 +1,4 @@
-import sys
-
+"""``python -m api``: the command line (``api.cli``), as the installed ``tms-eligibility``."""
 from .cli import main
 
-sys.exit(main())
+raise SystemExit(main())

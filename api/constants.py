@@ -1,5 +1,6 @@
-"""The constants the API's modules share, in one place: media types, caching, the documented headers, and the
-contract's words (the domain's enums and the service's vocabulary, re-exported here for the schemas and views)."""
+"""The constants the API's modules share, in one place: media types, caching, the documented headers, the
+command line's exit statuses, and the contract's words (the domain's enums and the service's vocabulary,
+re-exported here for the schemas, views and commands)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ LOCATION_HEADER = {"Location": {"description": "The evaluation's URL.", "schema"
 NEXT_LINK_HEADER = {"Link": {"description": 'RFC 8288 `<...>; rel="next"` when there is a next page.',
                              "schema": {"type": "string"}}}
 
-__all__ = ["CHANNELS", "DECISIONS", "DETERMINATIONS", "IDEMPOTENCY_KEY", "JSON", "KINDS", "LOCATION_HEADER",
-           "NEXT_LINK_HEADER", "NO_STORE", "OUTCOMES", "PROBLEM_JSON", "REASON_MAX", "REVIEW_STATUSES", "ROLES",
-           "STATUSES"]
+# The command line's exit statuses: success, a policy, engine or database failure, invalid input.
+EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
+
+__all__ = [
+    "CHANNELS", "DECISIONS", "DETERMINATIONS", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "IDEMPOTENCY_KEY", "JSON",
+    "KINDS", "LOCATION_HEADER", "NEXT_LINK_HEADER", "NO_STORE", "OUTCOMES", "PROBLEM_JSON", "REASON_MAX",
+    "REVIEW_STATUSES", "ROLES", "STATUSES",
+]

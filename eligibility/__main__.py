@@ -1,5 +1,4 @@
-import sys
+"""``python -m eligibility``: an entry point of the one command line (``api.cli``), not part of the domain."""
+from api.cli import main
 
-from .cli import main
-
-sys.exit(main())
+raise SystemExit(main())

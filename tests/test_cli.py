@@ -1,10 +1,10 @@
-"""The command line, driven through ``main`` as a user would."""
+"""The command line, driven through ``main`` as a user would, and through ``python -m eligibility``."""
 
 import json
 
 import pytest
 
-from eligibility.cli import main
+from api.cli import main
 
 from .support import EXAMPLES, classic, copy_rules_base
 
@@ -85,3 +85,16 @@ def test_batch_writes_one_result_a_line_and_reports_bad_lines_by_number(capsys, 
     assert lines[1]["line"] == 2 and lines[2]["line"] == 3
     assert "/patient/age" in lines[2]["error"]["errors"]
     assert "line 2: invalid" in err and "line 3: invalid" in err
+
+
+def test_python_m_eligibility_runs_the_one_command_line(capsys):
+    import subprocess
+    import sys
+
+    root = EXAMPLES.parent
+    done = subprocess.run([sys.executable, "-m", "eligibility", "policies", "--json"], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout) == run(capsys, "policies", "--json")[:2]
+    done = subprocess.run([sys.executable, "-m", "eligibility", "evaluate", str(EXAMPLES / "invalid.json")], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and json.loads(done.stderr)["status"] == 422

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from api.cli import main
 from eligibility import InvalidPolicy, load_library
 from eligibility.checks import check_policy
-from eligibility.cli import main
 
 from .support import CLASSIC, copy_rules_base
 

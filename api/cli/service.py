@@ -1,37 +1,31 @@
-"""The ``tms-eligibility`` command: the domain's commands plus ``serve``, ``db``, ``keys`` and ``audit``.
+"""The commands that run and manage the service: ``serve``, ``db``, ``keys`` and ``audit``, on ``$DATABASE_URL``.
 
-``python -m eligibility`` stays the Flask-free domain command line; this one adds the service.
+Each builds the app as ``serve`` would (so the policies are checked and the database is the one the
+service uses) and calls the service layer for keys and the audit trail.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import sys
 
-from eligibility import cli as domain_cli
 from services import audit, keys
 from services.audit import Caller
 from services.clock import wire_time
 from services.errors import Invalid, NotFound
 from storage import migrate
 
-from .config import SERVE_SETTINGS
-from .constants import ROLES
+from ..config import SERVE_SETTINGS
+from ..constants import EXIT_FAILURE, EXIT_OK, ROLES
 
 CLI = Caller(channel="cli")
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
-    """The domain parser's sub-command table (argparse offers no public way to reach it)."""
-    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-
-
 def _state(args):
     """The state of the app ``serve`` would run: its policies checked, its database connected."""
-    from . import create_app
+    from .. import create_app
 
     return create_app({"RULES_DIR": args.rules_dir} if args.rules_dir else None).extensions["tms-eligibility"]
 
@@ -57,7 +51,7 @@ def first_run_keys(state, base_url: str) -> str | None:
 
 def cmd_serve(args) -> int:
     """Check the policies, migrate the database, make first-run keys, then become gunicorn (same pid)."""
-    from .config import serve_settings
+    from ..config import serve_settings
 
     state = _state(args)
     engine = state.database.engine
@@ -80,21 +74,21 @@ def cmd_serve(args) -> int:
         os.environ["TMS_RULES_DIR"] = args.rules_dir
     argv = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
     os.execv(sys.executable, argv)
-    return domain_cli.EXIT_FAILURE  # not reached
+    return EXIT_FAILURE  # not reached
 
 
 def cmd_db_upgrade(args) -> int:
     engine = _state(args).database.engine
     migrate.upgrade(engine, args.revision)
     print(f"{engine.url.render_as_string(hide_password=True)}: upgraded to {args.revision}")
-    return domain_cli.EXIT_OK
+    return EXIT_OK
 
 
 def cmd_db_current(args) -> int:
     state = _state(args)
     current, head = _revision(state), migrate.head()
     print(f"{state.database.engine.url.render_as_string(hide_password=True)}: at {current}, code needs {head}")
-    return domain_cli.EXIT_OK if current == head else domain_cli.EXIT_FAILURE
+    return EXIT_OK if current == head else EXIT_FAILURE
 
 
 @contextlib.contextmanager
@@ -118,12 +112,12 @@ def cmd_keys_create(args) -> int:
             made = keys.create_key(state.unit_of_work(), args.name, args.role, CLI)
     except Invalid as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return domain_cli.EXIT_FAILURE
+        return EXIT_FAILURE
     record = made.record
     print(f"created {record.role} key {record.id} ({record.name}); it is shown only now, on standard output:",
           file=sys.stderr)
     print(made.key, flush=True)
-    return domain_cli.EXIT_OK
+    return EXIT_OK
 
 
 def cmd_keys_list(args) -> int:
@@ -132,11 +126,11 @@ def cmd_keys_list(args) -> int:
     if args.json:
         for k in found:
             print(json.dumps(k.to_wire(), ensure_ascii=False))
-        return domain_cli.EXIT_OK
+        return EXIT_OK
     print(f"{'id':<16}  {'role':<9}  {'created':<20}  {'revoked':<20}  name")
     for k in found:
         print(f"{k.id:<16}  {k.role:<9}  {_time(k.created_at):<20}  {_time(k.revoked_at):<20}  {k.name}")
-    return domain_cli.EXIT_OK
+    return EXIT_OK
 
 
 def cmd_keys_revoke(args) -> int:
@@ -145,11 +139,11 @@ def cmd_keys_revoke(args) -> int:
             revoked = keys.revoke_key(state.unit_of_work(), args.key_id, CLI)
     except NotFound:
         print(f"error: no key has the id {args.key_id!r}", file=sys.stderr)
-        return domain_cli.EXIT_FAILURE
+        return EXIT_FAILURE
     record = revoked.record
     print(f"{'revoked' if revoked.now else 'already revoked'}: {record.role} key {record.id} ({record.name}) at "
           f"{_time(record.revoked_at)}")
-    return domain_cli.EXIT_OK
+    return EXIT_OK
 
 
 def cmd_audit_export(args) -> int:
@@ -173,13 +167,10 @@ def cmd_audit_export(args) -> int:
                 out.close()
     print(f"exported {exported.count} audit row(s); the last is {exported.last} (resume with --after "
           f"{exported.last})", file=sys.stderr)
-    return domain_cli.EXIT_OK
+    return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = domain_cli.build_parser()
-    sub = _subcommands(parser)
-
+def add_commands(sub) -> None:
     p = sub.add_parser("serve", help="migrate the database and serve the HTTP API under gunicorn")
     for setting in SERVE_SETTINGS:
         p.add_argument(f"--{setting.key.lower()}", type=type(setting.default),
@@ -197,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = db_sub.add_parser("current", help="print the database's revision; exit 1 if it is not the code's")
     p.set_defaults(func=cmd_db_current)
 
-    keys = sub.add_parser("keys", help="API keys ($DATABASE_URL; the database is migrated first)")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_parser = sub.add_parser("keys", help="API keys ($DATABASE_URL; the database is migrated first)")
+    keys_sub = keys_parser.add_subparsers(dest="keys_command", required=True)
     p = keys_sub.add_parser("create", help="make a key and print it, once, on standard output")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--name", required=True, help="who or what holds it (a clinician's name, an intake system)")
@@ -216,19 +207,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.add_argument("--after", type=int, default=0, help="only rows after this seq (resume an earlier export)")
     p.set_defaults(func=cmd_audit_export)
-    return parser
-
-
-SERVICE_COMMANDS = (cmd_serve, cmd_db_upgrade, cmd_db_current, cmd_keys_create, cmd_keys_list, cmd_keys_revoke,
-                    cmd_audit_export)
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.func not in SERVICE_COMMANDS:
-        return domain_cli.main(argv)  # the domain's own commands, with its own error handling
-    try:
-        return args.func(args)
-    except domain_cli.InvalidPolicy as exc:
-        print(f"policy error: {exc}", file=sys.stderr)
-        return domain_cli.EXIT_FAILURE

@@ -1,65 +1,60 @@
-"""The command line: evaluate submissions, list policies, check policy files, evaluate in batch.
+"""The commands that need no database: evaluate submissions, list policies, check policy files, evaluate in batch.
 
-``python -m eligibility`` and the installed ``tms-eligibility`` run the same ``main``. Exit
-status: 0 success, 1 a policy or engine failure, 2 invalid input (the problems are printed as
-the API's problem document, keyed by JSON Pointer).
+``evaluate`` and ``batch`` make each result with the service's own ``evaluate`` on an in-memory unit of
+work, so the id, creation time and document are made exactly as the API makes them, and kept nowhere.
+Invalid input is printed as the API's problem document, keyed by JSON Pointer (exit status 2).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-from services.documents import evaluation_document
+from eligibility import InvalidPolicy, InvalidSubmission, Library, load_library
+from eligibility.checks import check_policy
+from eligibility.comparison import comparison_markdown
+from eligibility.library import policy_files, rules_dir
+from eligibility.policy import load_policy
+from services import evaluations
+from services.audit import Caller
+from services.memory import InMemoryUnitOfWork
+from services.records import Received
 
-from .checks import check_policy
-from .comparison import comparison_markdown
-from .errors import EligibilityError, InvalidPolicy, InvalidSubmission
-from .library import Library, load_library, policy_files, rules_dir
-from .policy import load_policy
+from ..constants import EXIT_FAILURE, EXIT_INVALID, EXIT_OK
+from ..errors import validation_problem
 
-EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
+CLI = Caller(channel="cli")
 
 
 def dumps(document) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def problem(errors: dict[str, list[str]], instance: str) -> dict:
-    """The problem document (RFC 9457) for invalid input, as the API answers 422."""
-    return {"type": "https://tms-eligibility.invalid/problems/validation", "title": "Invalid submission",
-            "status": 422, "detail": f"{len(errors)} field(s) are invalid; every one is listed in errors.",
-            "instance": instance, "errors": errors}
+def _read_text(source: str) -> str:
+    return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
 
 
-def _read_json(source: str):
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-def _evaluate_document(library: Library, document, policies: list[str] | None) -> dict:
+def _evaluate(library: Library, document, text: str, policies: list[str] | None) -> dict:
+    """The result document of one submission, made by the service and kept nowhere."""
     if policies and isinstance(document, dict):
         document = {**document, "policies": policies}
-    evaluation = library.evaluate(library.load(document))
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return evaluation_document(evaluation, uuid.uuid4().hex, created)
+    answered = evaluations.evaluate(InMemoryUnitOfWork(), library, Received(document, text, text.encode()), CLI)
+    return json.loads(answered.body)
 
 
 def cmd_evaluate(args) -> int:
     library = load_library(args.rules_dir)
     try:
-        document = _read_json(args.file)
+        text = _read_text(args.file)
+        document = json.loads(text)
     except (OSError, ValueError) as exc:
         print(f"{args.file}: not readable as JSON: {exc}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        print(dumps(_evaluate_document(library, document, args.policy)))
+        print(dumps(_evaluate(library, document, text, args.policy)))
     except InvalidSubmission as exc:
-        print(dumps(problem(exc.errors, args.file)), file=sys.stderr)
+        print(dumps(validation_problem(exc.errors, args.file)), file=sys.stderr)
         return EXIT_INVALID
     return EXIT_OK
 
@@ -124,11 +119,11 @@ def cmd_batch(args) -> int:
             if not line.strip():
                 continue
             try:
-                document = _evaluate_document(library, json.loads(line), args.policy)
+                document = _evaluate(library, json.loads(line), line, args.policy)
             except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                document = {"line": number, "error": problem({"": [f"not JSON: {exc}"]}, f"line {number}")}
+                document = {"line": number, "error": validation_problem({"": [f"not JSON: {exc}"]}, f"line {number}")}
             except InvalidSubmission as exc:
-                document = {"line": number, "error": problem(exc.errors, f"line {number}")}
+                document = {"line": number, "error": validation_problem(exc.errors, f"line {number}")}
             if "error" in document:
                 bad += 1
                 print(f"line {number}: invalid ({', '.join(document['error']['errors'])})", file=sys.stderr)
@@ -137,11 +132,7 @@ def cmd_batch(args) -> int:
     return EXIT_OK if not bad else EXIT_INVALID
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tms-eligibility", description=__doc__.splitlines()[0])
-    parser.add_argument("--rules-dir", help="policy files and drug catalogue (default: $TMS_RULES_DIR or rules/)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate one submission and print the result JSON")
     p.add_argument("file", help="a submission JSON file, or - for standard input")
     p.add_argument("--policy", action="append", help="a policy id (repeat for several); overrides the file's")
@@ -163,16 +154,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", action="append")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_batch)
-    return parser
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except InvalidPolicy as exc:
-        print(f"policy error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except EligibilityError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
