@@ -11,7 +11,7 @@ from .access import requires
 from .caller import caller
 from .constants import NEXT_LINK_HEADER
 from .responses import json_response, next_link
-from .schemas import AuditArgsSchema, AuditListSchema
+from .schemas.audit import AuditArgsSchema, AuditListSchema
 from .state import state
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/audit", description="The audit trail (role admin).")

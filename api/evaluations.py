@@ -13,7 +13,7 @@ from .access import requires
 from .caller import caller
 from .constants import JSON, LOCATION_HEADER, NEXT_LINK_HEADER
 from .responses import Answer, json_post, json_response, next_link
-from .schemas import EvaluationListSchema, EvaluationSchema, QueueArgsSchema, submission_doc_schema
+from .schemas.evaluations import EvaluationListSchema, EvaluationSchema, QueueArgsSchema, submission_doc_schema
 from .state import state
 
 blp = Blueprint("evaluations", __name__, url_prefix="/v1/evaluations",

@@ -11,7 +11,7 @@ from services.health import readiness
 
 from .constants import JSON
 from .errors import Problem, problem_response
-from .schemas import HealthSchema, NotReadyProblemSchema, ReadySchema
+from .schemas.health import HealthSchema, NotReadyProblemSchema, ReadySchema
 from .state import state
 
 blp = Blueprint("health", __name__, description="Liveness and readiness for orchestrators.")

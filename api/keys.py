@@ -16,7 +16,7 @@ from .caller import caller
 from .constants import JSON
 from .errors import Problem
 from .responses import Answer, json_post, json_response
-from .schemas import KeyListSchema, KeyRequestSchema, KeySchema, NewKeySchema
+from .schemas.keys import KeyListSchema, KeyRequestSchema, KeySchema, NewKeySchema
 from .state import state
 
 blp = Blueprint("keys", __name__, url_prefix="/v1/keys", description="API keys (role admin).")

@@ -13,7 +13,7 @@ from eligibility.model import INSTRUMENT_RANGES
 
 from .access import access_of
 from .errors import PROBLEM_JSON
-from .schemas import ProblemSchema
+from .schemas.problems import ProblemSchema
 
 DESCRIPTION = """\
 Explained, three-valued TMS eligibility decisions for depression.

@@ -13,7 +13,7 @@ from services.documents import dumps
 from .access import requires
 from .constants import JSON, ROLES
 from .errors import Problem
-from .schemas import PolicyListSchema, PolicySchema
+from .schemas.policies import PolicyListSchema, PolicySchema
 from .state import state
 
 blp = Blueprint("policies", __name__, url_prefix="/v1/policies",

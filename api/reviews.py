@@ -22,7 +22,7 @@ from .caller import caller
 from .constants import JSON
 from .errors import Problem
 from .responses import Answer, json_post
-from .schemas import ConflictProblemSchema, ReviewRequestSchema, ReviewSchema
+from .schemas.reviews import ConflictProblemSchema, ReviewRequestSchema, ReviewSchema
 from .state import state
 
 _request_schema = ReviewRequestSchema()
