@@ -3,8 +3,9 @@
 ``load_library`` reads ``rules/catalogue/<version>.json``, ``rules/therapies/<id>/<version>.json``
 and every ``rules/<policy-id>/<version>.json``, refuses to return anything if a single file is wrong,
 and registers every policy version's ruleset with the engine. Reading these files is the domain's only
-file I/O, and it happens here, once, at start-up; evaluating is then a pure function of the submission
-and the loaded policies.
+file I/O; it happens once, at start-up, in the loaders called from here (``catalogue.load_catalogue``,
+``therapy.load_therapy``, ``policy.load_policy``, which also reads ``rules/policy.schema.json``).
+Evaluating is then a pure function of the submission and the loaded policies.
 
 Every version stays loaded: an evaluation stored under an earlier version can be checked against the
 file that decided it, and that file's own cases still run. New evaluations use each policy's current
