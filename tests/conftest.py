@@ -1,5 +1,7 @@
-"""Shared fixtures: one loaded library per test session (policies register once per process)."""
+"""Shared fixtures and helpers: one loaded library per test session (policies register once per process), and a
+free port for the tests that serve the API."""
 
+import socket
 from datetime import date
 
 import pytest
@@ -22,3 +24,10 @@ def evaluate(library):
         return library.evaluate(submission).result(policy).to_wire()
 
     return run
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

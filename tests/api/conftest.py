@@ -6,14 +6,25 @@ PostgreSQL tests skip, saying why, only when no server is reachable there.
 
 Every ``/v1`` endpoint needs an API key: ``client`` sends an intake key, ``clinician`` and ``admin``
 send keys of those roles, and ``authorised(app, role)`` makes a client for any role.
+
+The helpers the API tests share are here too: ``post`` and ``review`` send a submission and a review,
+``assert_problem`` checks a problem response, ``rows`` counts rows, and ``serving`` runs the service under
+gunicorn (``http`` talks to it, ``first_run_keys`` reads the keys it printed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -29,6 +40,7 @@ from services.records import Principal
 from storage import create_engine, migrate
 from storage.tables import APPEND_ONLY, metadata
 
+from ..conftest import free_port
 from ..support import EXAMPLES
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -227,3 +239,86 @@ class DocumentedClient(FlaskClient):
             extensions["tests:documented"].check(request.method, request.path, response)
         assert "X-Request-Id" in response.headers
         return response
+
+
+# -- helpers the API tests share --------------------------------------------------------------------------
+
+EXPECTED = {"classic-trd": "meets_criteria", "aneurysm-clip": "contraindicated",
+            "incomplete-referral": "insufficient_information"}
+
+
+def post(client, body, **headers):
+    """POST ``body`` (bytes or text as given, anything else as JSON) to /v1/evaluations."""
+    if not isinstance(body, bytes | str):
+        body = json.dumps(body)
+    return client.post("/v1/evaluations", data=body, content_type="application/json", headers=headers)
+
+
+def review(client, evaluation_id: str, **document):
+    return client.post(f"/v1/evaluations/{evaluation_id}/review", data=json.dumps(document),
+                       content_type="application/json")
+
+
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
+
+
+def assert_problem(response, status: int):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert set(body) >= PROBLEM_MEMBERS and body["status"] == status
+    assert body["request_id"] == response.headers["X-Request-Id"]
+    return body
+
+
+# -- the service as it runs: ``python -m api serve`` under gunicorn ---------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def http(base: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    req = urllib.request.Request(base + path, data=body, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+
+FIRST_RUN_KEY = re.compile(r"^  (intake|clinician|admin) +id ([0-9a-f]{16})  (tms_[A-Za-z0-9_-]{43})$", re.M)
+
+
+@contextlib.contextmanager
+def serving(database: str, folder: Path, log_name: str = "server.log"):
+    """``python -m api serve`` (the console script's code) with 2 sync workers; yields its base URL and log."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database, "TMS_PORT": str(port), "TMS_WORKERS": "2",
+           "TMS_THREADS": "1", "TMS_INSTANCE_PATH": str(folder)}
+    log_path = folder / log_name
+    log = log_path.open("w")
+    process = subprocess.Popen([sys.executable, "-m", "api", "serve"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http(base, "GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the server did not become ready in 60 s"
+            time.sleep(0.2)
+        yield base, log_path
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def first_run_keys(log: Path) -> dict[str, str]:
+    """The keys ``serve`` printed on its first start: {role: "Bearer <key>"}."""
+    return {role: f"Bearer {key}" for role, _, key in FIRST_RUN_KEY.findall(log.read_text())}

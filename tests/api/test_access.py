@@ -10,9 +10,7 @@ from api import access
 from services import keys
 from services.audit import Caller
 
-from .conftest import authorised, example, issue_key
-from .test_errors import assert_problem
-from .test_evaluations import post
+from .conftest import assert_problem, authorised, example, issue_key, post
 
 ROLES = ("intake", "clinician", "admin")
 

@@ -17,8 +17,7 @@ from storage import create_engine
 from storage.prepared import Prepared
 from storage.tables import APPEND_ONLY, audit_events, reviews
 
-from .conftest import authorised, example, principal
-from .test_reviews import review
+from .conftest import authorised, example, principal, review
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PACKAGES = ("api", "services", "storage")

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import example
-from .test_serve import request, serving
+from .conftest import example, first_run_keys, http, serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -58,12 +57,11 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
     from selenium.webdriver.support import expected_conditions as until
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    from .test_serve import first_run_keys
 
     with serving(database, tmp_path) as (base, log):
         keys = first_run_keys(log)
         intake = {"Authorization": keys["intake"]}
-        status, _, body = request(base, "POST", "/v1/evaluations", example("classic-trd"), intake)
+        status, _, body = http(base, "POST", "/v1/evaluations", example("classic-trd"), intake)
         assert status == 201
         evaluation_id = json.loads(body)["id"]
 
@@ -121,10 +119,10 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
         assert "Overridden" in browser.find_element(By.CSS_SELECTOR, "table.queue tbody tr").text
 
         # The API shows the same review, and the audit trail what the browser did, in order.
-        evaluation = json.loads(request(base, "GET", f"/v1/evaluations/{evaluation_id}", headers=intake)[2])
+        evaluation = json.loads(http(base, "GET", f"/v1/evaluations/{evaluation_id}", headers=intake)[2])
         assert evaluation["review"]["status"] == "overridden"
         assert evaluation["review"]["reason"] == "Adherence to venlafaxine is not documented."
-        trail = json.loads(request(base, "GET", "/v1/audit?limit=100", headers={"Authorization": keys["admin"]})[2])
+        trail = json.loads(http(base, "GET", "/v1/audit?limit=100", headers={"Authorization": keys["admin"]})[2])
         page_rows = [(r["action"], r["evaluation_id"], r["review_number"]) for r in reversed(trail["items"])
                      if r["channel"] == "page"]
         assert page_rows == [("session.start", None, None), ("evaluation.list", None, None),

@@ -10,19 +10,7 @@ import pytest
 from eligibility import EngineError, Library
 from services.errors import DatabaseUnavailable
 
-from .conftest import authorised, example, rows
-from .test_evaluations import post
-
-PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
-
-
-def assert_problem(response, status: int):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert set(body) >= PROBLEM_MEMBERS and body["status"] == status
-    assert body["request_id"] == response.headers["X-Request-Id"]
-    return body
+from .conftest import assert_problem, authorised, example, post, rows
 
 
 def test_invalid_example_lists_all_five_problems_by_pointer(app, client):

@@ -9,17 +9,7 @@ import sqlalchemy as sa
 
 from storage.tables import evaluation_policies, evaluations
 
-from .conftest import authorised, example, rows
-
-EXPECTED = {"classic-trd": "meets_criteria", "aneurysm-clip": "contraindicated",
-            "incomplete-referral": "insufficient_information"}
-
-
-def post(client, body, **headers):
-    """POST ``body`` (bytes or text as given, anything else as JSON) to /v1/evaluations."""
-    if not isinstance(body, bytes | str):
-        body = json.dumps(body)
-    return client.post("/v1/evaluations", data=body, content_type="application/json", headers=headers)
+from .conftest import EXPECTED, authorised, example, post, rows
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

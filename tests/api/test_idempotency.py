@@ -6,9 +6,7 @@ import threading
 
 from storage.repositories import SqlEvaluations
 
-from .conftest import authorised, example, issue_key, rows
-from .test_errors import assert_problem
-from .test_evaluations import post
+from .conftest import assert_problem, authorised, example, issue_key, post, rows
 
 
 def test_same_key_and_body_replays_the_first_evaluation_and_stores_nothing_new(app, client):

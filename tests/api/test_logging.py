@@ -6,8 +6,7 @@ import io
 import json
 import logging
 
-from .conftest import authorised, example
-from .test_evaluations import post
+from .conftest import authorised, example, post
 
 
 def _values(node):

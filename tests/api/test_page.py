@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from .conftest import authorised, example, issue_key, principal
-from .test_evaluations import post
+from .conftest import authorised, example, issue_key, post, principal
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

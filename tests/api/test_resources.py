@@ -7,7 +7,7 @@ import re
 
 import openapi_spec_validator
 
-from .test_errors import assert_problem
+from .conftest import assert_problem
 
 
 def test_policies_lists_every_loaded_policy_with_version_and_digest(app, client):

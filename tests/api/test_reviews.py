@@ -10,16 +10,9 @@ import sqlalchemy as sa
 
 from storage.tables import evaluations
 
-from .conftest import authorised, example, principal
-from .test_errors import assert_problem
-from .test_evaluations import post
+from .conftest import assert_problem, authorised, example, post, principal, review
 
 PENDING = b'"review":{"status":"pending"}'
-
-
-def review(client, evaluation_id: str, **document):
-    return client.post(f"/v1/evaluations/{evaluation_id}/review", data=json.dumps(document),
-                       content_type="application/json")
 
 
 def _around_review(body: bytes) -> tuple[bytes, bytes]:

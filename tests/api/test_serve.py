@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,64 +12,9 @@ import sqlalchemy as sa
 from storage import create_engine
 from storage.tables import evaluations
 
-from .conftest import example
-from .test_evaluations import EXPECTED
+from .conftest import EXPECTED, example, first_run_keys, http, serving
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(base: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-    req = urllib.request.Request(base + path, data=body, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, dict(exc.headers), exc.read()
-
-
-FIRST_RUN_KEY = re.compile(r"^  (intake|clinician|admin) +id ([0-9a-f]{16})  (tms_[A-Za-z0-9_-]{43})$", re.M)
-
-
-@contextlib.contextmanager
-def serving(database: str, folder: Path, log_name: str = "server.log"):
-    """``python -m api serve`` (the console script's code) with 2 sync workers; yields its base URL and log."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database, "TMS_PORT": str(port), "TMS_WORKERS": "2",
-           "TMS_THREADS": "1", "TMS_INSTANCE_PATH": str(folder)}
-    log_path = folder / log_name
-    log = log_path.open("w")
-    process = subprocess.Popen([sys.executable, "-m", "api", "serve"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(base, "GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the server did not become ready in 60 s"
-            time.sleep(0.2)
-        yield base, log_path
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-def first_run_keys(log: Path) -> dict[str, str]:
-    """The keys ``serve`` printed on its first start: {role: "Bearer <key>"}."""
-    return {role: f"Bearer {key}" for role, _, key in FIRST_RUN_KEY.findall(log.read_text())}
 
 
 @pytest.fixture
@@ -94,11 +30,11 @@ def test_served_examples_answer_as_documented_and_read_back_byte_for_byte(server
     base, _, keys = server
     intake = {"Authorization": keys["intake"]}
     for name, determination in EXPECTED.items():
-        status, headers, body = request(base, "POST", "/v1/evaluations", example(name), intake)
+        status, headers, body = http(base, "POST", "/v1/evaluations", example(name), intake)
         assert status == 201
         assert [r["determination"] for r in json.loads(body)["results"]] == [determination]
-        assert request(base, "GET", headers["Location"], headers=intake)[2] == body
-    status, headers, body = request(base, "POST", "/v1/evaluations", example("invalid"), intake)
+        assert http(base, "GET", headers["Location"], headers=intake)[2] == body
+    status, headers, body = http(base, "POST", "/v1/evaluations", example("invalid"), intake)
     assert (status, headers["Content-Type"]) == (422, "application/problem+json")
     assert len(json.loads(body)["errors"]) == 5
 
@@ -112,8 +48,8 @@ def test_64_concurrent_writers_through_2_workers_all_succeed(server, database):
         statuses = []
         for i in range(3):
             key = {"Idempotency-Key": f"client-{n}-{i}", "Authorization": keys["intake"]}
-            statuses.append(request(base, "POST", "/v1/evaluations", body, key)[0])
-            statuses.append(request(base, "POST", "/v1/evaluations", body, key)[0])  # the retry replays
+            statuses.append(http(base, "POST", "/v1/evaluations", body, key)[0])
+            statuses.append(http(base, "POST", "/v1/evaluations", body, key)[0])  # the retry replays
         return statuses
 
     with ThreadPoolExecutor(64) as pool:
@@ -132,20 +68,20 @@ def test_first_run_keys_reviews_and_the_audit_survive_a_restart_of_the_server(da
     with serving(database, tmp_path, "first.log") as (base, log):
         keys = first_run_keys(log)
         assert set(keys) == {"intake", "clinician", "admin"}
-        status, headers, _ = request(base, "POST", "/v1/evaluations", example("classic-trd"),
+        status, headers, _ = http(base, "POST", "/v1/evaluations", example("classic-trd"),
                                      {"Authorization": keys["intake"]})
         assert status == 201
         review = json.dumps({"decision": "override", "determination": "insufficient_information",
                              "reason": "Restart canary"}).encode()
-        assert request(base, "POST", headers["Location"] + "/review", review,
+        assert http(base, "POST", headers["Location"] + "/review", review,
                        {"Authorization": keys["clinician"]})[0] == 201
-        before = json.loads(request(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
+        before = json.loads(http(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
     with serving(database, tmp_path, "second.log") as (base, log):
         assert first_run_keys(log) == {} and "No API key existed" not in log.read_text()
-        status, _, body = request(base, "GET", headers["Location"], headers={"Authorization": keys["intake"]})
+        status, _, body = http(base, "GET", headers["Location"], headers={"Authorization": keys["intake"]})
         assert status == 200 and json.loads(body)["review"]["reason"] == "Restart canary"
-        after = json.loads(request(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
+        after = json.loads(http(base, "GET", "/v1/audit?limit=500", headers={"Authorization": keys["admin"]})[2])
         assert after["items"][-len(before["items"]):] == before["items"]
-        assert request(base, "GET", "/v1/evaluations", headers={"Authorization": keys["intake"]})[0] == 403
-        assert request(base, "GET", "/v1/evaluations")[0] == 401
+        assert http(base, "GET", "/v1/evaluations", headers={"Authorization": keys["intake"]})[0] == 403
+        assert http(base, "GET", "/v1/evaluations")[0] == 401
     assert "Restart canary" not in (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,12 +33,6 @@ def issue_key(database_url: str, role: str = "intake") -> str:
         return keys.create_key(database.unit_of_work(), f"robustness tests ({role})", role, Caller()).key
     finally:
         database.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Reply:

@@ -24,7 +24,7 @@ from benchmarks import workload
 from storage import create_engine, migrate
 from storage.tables import evaluation_policies, evaluations
 
-from .serving import free_port
+from ..conftest import free_port
 
 pytestmark = pytest.mark.fault
 

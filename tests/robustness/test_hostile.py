@@ -20,8 +20,7 @@ from functools import partial
 import pytest
 from flask.testing import FlaskClient
 
-from tests.api.conftest import authorised, rows
-from tests.api.test_errors import assert_problem
+from tests.api.conftest import assert_problem, authorised, rows
 
 from .serving import raw_exchange
 
