@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.records import Received
 
+from .constants import JSON
 from .errors import Problem
 
 # An escape that may decode to NUL or to half of a surrogate pair: only then are strings checked.
@@ -70,9 +71,9 @@ def _unencodable(text: str) -> bool:
 
 def json_body() -> Received:
     """The request's JSON body, parsed, as text and as bytes; raise ``Problem`` (400, 413 or 415) if unusable."""
-    if request.mimetype != "application/json":
+    if request.mimetype != JSON:
         raise Problem(415, "Send the submission as Content-Type: application/json.",
-                      headers={"Accept": "application/json"})
+                      headers={"Accept": JSON})
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise Problem(415, f"JSON is read as UTF-8 only, not {charset}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, url_for
 from werkzeug import Response
 
+from .constants import JSON
 from .state import state
 
 bp = Blueprint("docs", __name__)
@@ -34,7 +35,7 @@ PAGE = """<!DOCTYPE html>
 
 @bp.get("/openapi.json")
 def openapi():
-    return Response(state().static_bodies["openapi"], content_type="application/json")
+    return Response(state().static_bodies["openapi"], content_type=JSON)
 
 
 @bp.get("/docs")

@@ -9,7 +9,7 @@ from werkzeug import Response
 from services.documents import dumps
 from services.health import readiness
 
-from .constants import JSON
+from .constants import JSON, PROBLEM_JSON
 from .errors import Problem, problem_response
 from .schemas.health import HealthSchema, NotReadyProblemSchema, ReadySchema
 from .state import state
@@ -29,7 +29,7 @@ class Health(MethodView):
 class Ready(MethodView):
     @blp.doc(summary="Readiness: policies loaded, database reachable and migrated")
     @blp.response(200, ReadySchema)
-    @blp.alt_response(503, schema=NotReadyProblemSchema, content_type="application/problem+json",
+    @blp.alt_response(503, schema=NotReadyProblemSchema, content_type=PROBLEM_JSON,
                       description="Not ready; `checks` says why.")
     def get(self):
         s = state()

@@ -12,7 +12,7 @@ from eligibility import Library
 from eligibility.model import INSTRUMENT_RANGES
 
 from .access import access_of
-from .errors import PROBLEM_JSON
+from .constants import PROBLEM_JSON
 from .schemas.problems import ProblemSchema
 
 DESCRIPTION = """\

@@ -19,7 +19,7 @@ from services.reviews import ReviewRequest
 
 from .access import requires
 from .caller import caller
-from .constants import JSON
+from .constants import JSON, LOCATION_HEADER, PROBLEM_JSON
 from .errors import Problem
 from .responses import Answer, json_post
 from .schemas.reviews import ConflictProblemSchema, ReviewRequestSchema, ReviewSchema
@@ -55,10 +55,10 @@ class EvaluationReview(MethodView):
                          "review.",
              requestBody={"required": True, "content": {JSON: {"schema": ReviewRequestSchema}}})
     @blp.response(201, ReviewSchema, description="Recorded; the evaluation's review as its GET now shows it.",
-                  headers={"Location": {"description": "The evaluation's URL.", "schema": {"type": "string"}}})
+                  headers=LOCATION_HEADER)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, schema=ConflictProblemSchema, content_type="application/problem+json",
+    @blp.alt_response(409, schema=ConflictProblemSchema, content_type=PROBLEM_JSON,
                       description="Already reviewed (send `amends`), or `amends` is not the current review.")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
