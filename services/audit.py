@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .clock import Clock, utc_now
 from .records import AuditEvent, Page, Principal
@@ -38,7 +39,7 @@ class Caller:
     request_id: str | None = None
     statuses: Mapping[str, int] = field(default_factory=dict)
 
-    def event(self, action: str, outcome: str, recorded_at, **ids) -> AuditEvent:
+    def event(self, action: str, outcome: str, recorded_at: datetime, **ids) -> AuditEvent:
         """This caller's audit row for ``action``; ``ids`` are the other columns."""
         actor = self.actor
         return AuditEvent(recorded_at=recorded_at, action=action, outcome=outcome, channel=self.channel,
