@@ -48,7 +48,28 @@ FIELD_NOTES = {
                        + ", ".join(f"`{name}` {lo}-{hi}" for name, (lo, hi) in INSTRUMENT_RANGES.items()) + "."},
     "MedicationTrial": {"drug": "Generic name (case-insensitive); `drug` or `rxnorm` is required. A drug the "
                                 "catalogue does not know is kept, cannot count, and is listed in `warnings`.",
-                        "rxnorm": "RxNorm ingredient RxCUI, as a string of digits."},
+                        "rxnorm": "RxNorm ingredient RxCUI, as a string of digits.",
+                        "formulation": "v1.1: `ir`, `sr`, `er` (ER/XR/XL/CR), `odt`, `transdermal`, `intranasal` or "
+                                       "`other`. Where the label's maximum differs by formulation and a policy asks "
+                                       "for the maximum dose, an unknown formulation that decides is asked.",
+                        "augments": "v1.1: for an augmentation trial, the generic name of the antidepressant it was "
+                                    "added to (some agents are labelled only with one: olanzapine with fluoxetine).",
+                        "adequacy_attested": "v1.1: the treating physician attests the trial was adequate in dose "
+                                             "and duration: the answer to a question the result leaves to the "
+                                             "clinician (a drug with no sourced dose threshold, such as lithium; a "
+                                             "policy that leaves adequacy to the treating physician)."},
+    "PsychotherapyTrial": {"adequacy_attested": "v1.1: the treating physician attests the course was adequate "
+                                                "(for policies that leave adequacy to them)."},
+    "Request": {"kind": "`initial` (default), `retreatment`, `maintenance` or (v1.1) `extension`.",
+                "sessions": "Sessions requested. v1.1: absent means not stated (criteria that limit sessions are "
+                            "unknown); policies written for v1 read an absent value as 36.",
+                "protocol": "Default: the therapy's (10 Hz rTMS for TMS)."},
+    "Implant": {"kind": "What is implanted.",
+                "location": "Where: `head` or `neck` is within reach of the coil (the labels' absolute "
+                            "contraindication for conductive or ferromagnetic material); elsewhere it is a caution. "
+                            "Kinds that are in the head by definition (aneurysm clips, DBS, cochlear implants) need "
+                            "none; absent for another kind means not known, and the result is unknown, not "
+                            "contraindicated."},
 }
 
 
@@ -106,6 +127,24 @@ def _secure(spec: dict, app) -> None:
             operation["responses"]["403"] = {"$ref": "#/components/responses/FORBIDDEN"}
 
 
+def _therapies(schemas: dict, library: Library) -> None:
+    """The safety screen's fields and the request's protocols are those the loaded therapies declare."""
+    fields = {}
+    for therapy in library.therapies.values():
+        for name, screens in therapy.safety_fields.items():
+            fields.setdefault(name, {"type": ["boolean", "null"], "default": None,
+                                     "description": f"{screens[0].upper()}{screens[1:]} ({therapy.short_title}); "
+                                                    "absent or null: not screened."})
+    safety = schemas["Safety"]["properties"]
+    implants = safety.pop("implants")
+    implants["description"] = ("v1.1: every implant, with where it is; an empty list says there are none. The "
+                               "booleans above keep working; where they do not say the location, the result is "
+                               "unknown, not contraindicated.")
+    safety.update(dict(sorted(fields.items())), implants=implants)
+    protocols = list(dict.fromkeys(p for t in library.therapies.values() for p in t.protocols))
+    schemas["Request"]["properties"]["protocol"]["enum"] = [*protocols, None]
+
+
 def document(api: OpenApi, library: Library, app) -> dict:
     """The finished document: the generated spec plus what only the loaded library and app know."""
     for name in ("UNAUTHORIZED", "FORBIDDEN"):  # registered lazily: referencing one puts it in the document
@@ -117,5 +156,6 @@ def document(api: OpenApi, library: Library, app) -> dict:
         for field, note in notes.items():
             schemas[schema_name]["properties"][field]["description"] = note
     schemas["Submission"]["properties"]["policies"]["items"]["enum"] = sorted(library.policies)
+    _therapies(schemas, library)
     schemas.pop("PaginationMetadata", None)  # flask-smorest registers it; this API pages by cursor instead
     return spec

@@ -30,7 +30,7 @@ IMPLANT_KINDS = (
 IMPLANT_LOCATIONS = ("head", "neck", "chest", "abdomen", "back", "limb")
 _KEYS = {"$schema", "id", "version", "title", "short_title", "summary", "sources", "request", "safety", "implants"}
 _REQUEST_KEYS = {"protocols", "defaults"}
-_IMPLANT_KEYS = {"site", "site_locations", "implied_locations", "groups", "sources"}
+_IMPLANT_KEYS = {"site", "site_locations", "kinds_at_site", "implied_locations", "groups", "sources"}
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,26 @@ class ImplantGroup:
 @dataclass(frozen=True)
 class ImplantRules:
     """How a therapy reads ``safety.implants``: ``site_locations`` are within reach of the treatment (the
-    coil); ``implied_locations`` give where a kind is by definition (an aneurysm clip is in the head)."""
+    coil); ``kinds_at_site`` have a part there whatever location is given (a deep brain stimulator's
+    generator sits in the chest, its electrodes in the brain); ``implied_locations`` give where a kind is
+    when no location is given (a spinal cord stimulator: the back)."""
 
     site: str
     site_locations: frozenset[str]
+    kinds_at_site: frozenset[str]
     implied_locations: Mapping[str, str]
     groups: tuple[ImplantGroup, ...]
 
     def location(self, kind: str, given: str | None) -> str | None:
         """Where an implant is: as given, else where its kind is by definition, else not known."""
         return given if given is not None else self.implied_locations.get(kind)
+
+    def at_site(self, kind: str, given: str | None) -> bool | None:
+        """Whether it is within reach of the treatment (``None``: its location is not known)."""
+        if kind in self.kinds_at_site:
+            return True
+        where = self.location(kind, given)
+        return None if where is None else where in self.site_locations
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,10 @@ def _implants(raw: dict, safety_fields: set[str], problems: list[str]) -> Implan
     for where in locations:
         if where not in IMPLANT_LOCATIONS:
             problems.append(f"/implants/site_locations: {where!r} is not one of {list(IMPLANT_LOCATIONS)}")
+    at_site = raw.get("kinds_at_site") or []
+    for kind in at_site:
+        if kind not in IMPLANT_KINDS:
+            problems.append(f"/implants/kinds_at_site: {kind!r} is not an implant kind")
     implied = raw.get("implied_locations") or {}
     for kind, where in implied.items():
         if kind not in IMPLANT_KINDS or where not in IMPLANT_LOCATIONS:
@@ -152,7 +166,8 @@ def _implants(raw: dict, safety_fields: set[str], problems: list[str]) -> Implan
     if not locations or not groups:
         problems.append("/implants: site_locations and groups are required")
         return None
-    return ImplantRules(raw.get("site") or "the treatment site", frozenset(locations), dict(implied), tuple(groups))
+    return ImplantRules(raw.get("site") or "the treatment site", frozenset(locations), frozenset(at_site),
+                        dict(implied), tuple(groups))
 
 
 def load_therapies(rules: Path) -> dict[str, Therapy]:

@@ -213,3 +213,10 @@ def test_a_class_only_another_grouping_names_is_undecided():
     parameters = counts({"classes": ["ssri", "snri"], "dose": "adequate", "min_weeks": 6})
     assert judged(parameters, trial("vilazodone", 40))[0] == (0, 1)   # SPARI, or an SSRI by another grouping
     assert judged(parameters, trial("mirtazapine", 45))[0] == (0, 0)
+
+
+def test_a_device_with_a_part_in_the_head_is_at_the_site_wherever_its_generator_is():
+    s = summary({**classic(), "safety": {"implants": [{"kind": "deep_brain_stimulator", "location": "chest"}]}}, {})
+    assert s.value("implant.neurostimulator.at_site") is True
+    s = summary({**classic(), "safety": {"implants": [{"kind": "ocular_implant"}]}}, {})
+    assert s.value("implant.metal.at_site") is True

@@ -370,26 +370,28 @@ class ImplantReading:
 def read_implants(sub: Submission, rules: ImplantRules, group: ImplantGroup) -> ImplantReading:
     """Read ``safety.implants`` (where each implant is) and the group's v1 boolean together."""
     safety = sub.safety
-    items = [(i, rules.location(i.kind, i.location)) for i in (safety.implants or ()) if i.kind in group.kinds]
+    items = [i for i in (safety.implants or ()) if i.kind in group.kinds]
     boolean = getattr(safety, group.boolean) if group.boolean else None
-    pointers = [f"/safety/implants/{i.index}" for i, _ in items]
-    described = [f"{i.kind.replace('_', ' ')} ({where or 'location not given'})" for i, where in items]
-    locations = [where for _, where in items]
+    pointers = [f"/safety/implants/{i.index}" for i in items]
+    described = [f"{i.kind.replace('_', ' ')} ({rules.location(i.kind, i.location) or 'location not given'})"
+                 for i in items]
+    readings = [rules.at_site(i.kind, i.location) for i in items]  # True, False or None (not known) each
     if boolean is True and not items:  # the boolean alone: its location is what the group implies, if anything
-        locations.append(group.boolean_location)
+        location = group.boolean_location
+        readings.append(None if location is None else location in rules.site_locations)
         pointers.append(f"/safety/{group.boolean}")
-        described.append(f"{group.title} ({group.boolean_location or 'location not given'})")
+        described.append(f"{group.title} ({location or 'location not given'})")
     elif boolean is not None and group.boolean:
         pointers.append(f"/safety/{group.boolean}")
-    if any(where in rules.site_locations for where in locations):
+    if True in readings:
         at_site = True
-    elif None in locations:
+    elif None in readings:
         at_site = None  # one of them may be within reach: its location is not known
-    elif locations or boolean is False or safety.implants is not None:
+    elif readings or boolean is False or safety.implants is not None:
         at_site = False  # each is known to be elsewhere, or the screen (or the complete list) names none
     else:
         at_site = None  # nobody screened for it
-    elsewhere = any(where is not None and where not in rules.site_locations for where in locations)
+    elsewhere = False in readings
     return ImplantReading(at_site, elsewhere, tuple(pointers), tuple(described))
 
 
