@@ -148,8 +148,8 @@ def _evaluation_page(evaluation_id: str, status: int = 200, form: dict | None = 
     found = evaluations.read_evaluation(s.unit_of_work(), evaluation_id, caller("page", success=status),
                                         submission=True, clock=s.clock)
     form = form or {"decision": "", "determination": "", "reason": ""}
-    return _page("evaluation.html", status, **evaluation_model(found), form=form, errors=errors or {}, notice=notice,
-                 determinations=DETERMINATIONS, safe_url=safe_url)
+    return _page("evaluation.html", status, **evaluation_model(found, s.library.catalogue), form=form,
+                 errors=errors or {}, notice=notice, determinations=DETERMINATIONS, safe_url=safe_url)
 
 
 @bp.get("/evaluations/<evaluation_id>")

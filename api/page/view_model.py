@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from eligibility.codes import is_icd10cm, normalise_icd10cm
 from services.documents import review_document
 from services.evaluations import EvaluationRead
 
@@ -28,7 +29,7 @@ FIELD_LABELS = {
 # For each list in a submission: the columns of its evidence table (heading, how to read an item).
 COLUMNS = {
     "medication_trials": ("Medication trials", [
-        ("Drug", lambda t: t.get("drug") or (f"RxNorm {t['rxnorm']}" if t.get("rxnorm") else None)),
+        ("Drug", lambda t: t.get("drug") or (f"RxCUI {t['rxnorm']}" if t.get("rxnorm") else None)),
         ("Daily dose", lambda t: _number(t.get("daily_dose_mg"), " mg")),
         ("Weeks", lambda t: _number(t.get("duration_weeks"))),
         ("Dates", lambda t: _span(t)),
@@ -186,11 +187,28 @@ def measures_rows(measures: dict) -> list[tuple[str, str]]:
             in r[0]]
 
 
-def evaluation_model(found: EvaluationRead) -> dict:
+def for_display(submission: dict, catalogue) -> dict:
+    """The submission as a clinician reads it: a trial given only by RxCUI named from the catalogue, diagnosis
+    codes with their dot (``F332`` as ``F33.2``). Pointers into it still lead to the same items."""
+    shown = dict(submission)
+    trials = []
+    for trial in submission.get("medication_trials") or ():
+        drug = catalogue.by_rxcui.get(trial.get("rxnorm")) if isinstance(trial, dict) and not trial.get("drug") \
+            else None
+        trials.append({**trial, "drug": f"{drug.name} (RxCUI {trial['rxnorm']})"} if drug else trial)
+    if submission.get("medication_trials") is not None:
+        shown["medication_trials"] = trials
+    if submission.get("diagnoses") is not None:
+        shown["diagnoses"] = [{**d, "code": normalise_icd10cm(d["code"])} if is_icd10cm(d.get("code") or "") else d
+                              for d in submission["diagnoses"]]
+    return shown
+
+
+def evaluation_model(found: EvaluationRead, catalogue) -> dict:
     """What the evaluation page shows: the stored result, each criterion with its evidence as tables, the
     missing information with labels, the measures as rows, and the reviews."""
     document = json.loads(found.result)
-    submission = json.loads(found.submission)
+    submission = for_display(json.loads(found.submission), catalogue)
     results = []
     for result in document["results"]:
         titles = {c["id"]: c["title"] for c in result["criteria"]}

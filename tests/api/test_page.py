@@ -158,3 +158,39 @@ def test_a_full_flow_through_the_page_leaves_its_audit_rows(app, evaluation_id):
                          ("evaluation.read", clinician_id, evaluation_id, None, 200),
                          ("evaluation.review", clinician_id, evaluation_id, 1, 303),
                          ("session.end", clinician_id, None, None, None)]
+
+
+def test_the_page_names_a_drug_given_by_rxcui_and_dots_diagnosis_codes(client, clinician, app):
+    document = {"as_of": "2026-11-02", "patient": {"age": 44}, "diagnoses": [{"code": "F332"}],
+                "medication_trials": [{"rxnorm": "36437", "daily_dose_mg": 200, "duration_weeks": 10,
+                                       "episode": "current", "outcome": "no_response"}]}
+    evaluation_id = post(client, document).get_json()["id"]
+    browser, _ = sign_in(app, issue_key(app, "clinician"))
+    page = browser.get(f"/review/evaluations/{evaluation_id}").get_data(as_text=True)
+    assert "sertraline (RxCUI 36437)" in page and "RxNorm 36437" not in page
+    assert "F33.2" in page and "F332" not in page
+
+
+def test_a_therapy_declared_as_data_alone_renders(make_app, tmp_path):
+    """The test-only light therapy (tests/therapy_fixture), served and reviewed with no TMS file loaded."""
+    import shutil
+    from pathlib import Path
+
+    from eligibility.library import CATALOGUE_DIR, rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir() / CATALOGUE_DIR, rules / CATALOGUE_DIR)
+    shutil.copytree(Path(__file__).resolve().parent.parent / "therapy_fixture", rules, dirs_exist_ok=True)
+    app = make_app(RULES_DIR=str(rules), DEFAULT_POLICIES=("light-demo",))
+    intake = authorised(app, "intake")
+    created = post(intake, {"as_of": "2026-12-01", "patient": {"age": 40}, "diagnoses": [{"code": "F33.1"}],
+                            "safety": {"retinal_disease": True}})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.get_json()["results"][0]["determination"] == "contraindicated"
+    browser, _ = sign_in(app, issue_key(app, "clinician"))
+    page = browser.get(f"/review/evaluations/{created.get_json()['id']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "No retinal disease" in text and "A retinal disease was reported." in text
+    assert "intracranial" not in text.lower()
+    policies = intake.get("/v1/policies").get_json()
+    assert [p["id"] for p in policies["items"]] == ["light-demo"]
