@@ -324,6 +324,45 @@ def _count(r: Registry, spec: CountSpec) -> None:
     else:  # the words exist for every count, so that a reason may say "not given" or "none"
         r.fact(None, words={f"{name}.classes": lambda c: "not given", f"{name}.classes_possible": lambda c: "not given",
                             f"{name}.class_names": lambda c: "none"})
+    if spec.source == "tms_courses":
+        _sessions_with_request(r, spec)
+
+
+def _sessions_with_request(r: Registry, spec: CountSpec) -> None:
+    """``<count>.sessions_with_request``: the sessions the counted TMS courses gave, plus the sessions requested
+    (for a cap on a course and its extension together). Not known while the list is not given, an item might
+    count, a counted course does not say its sessions, or the request does not state its own."""
+    name, pointer = spec.name, f"/{spec.source}"
+
+    def given(c: Context) -> int | None:
+        counted = c.counted(name)
+        if not counted.listed or counted.items(None):
+            return None
+        courses = counted.items(True)
+        if any(course.sessions is None for course in courses):
+            return None
+        return sum(course.sessions for course in courses)
+
+    def with_request(c: Context) -> int | None:
+        already, requested = given(c), c.request("sessions")
+        return None if already is None or requested is None else already + requested
+
+    def missing(c: Context) -> list:
+        counted = c.counted(name)
+        if not counted.listed:
+            return [(pointer, "the patient's TMS courses, each with its episode and sessions, or an empty list if "
+                              "there were none")]
+        found = [m for _, t in counted.judged if t.value is None for m in t.missing]
+        found += [(f"{pointer}/{course.index}/sessions", "how many sessions the course gave")
+                  for course in counted.items(True) + counted.items(None) if course.sessions is None]
+        return found
+
+    r.fact(f"{name}.sessions_with_request", with_request,
+           words={f"{name}.sessions": lambda c: word(given(c))},
+           evidence={f"@{name}.sessions": lambda c: [f"{pointer}/{course.index}/sessions"
+                                                      for course in c.counted(name).items(True)
+                                                      if course.sessions is not None] if c.counted(name).listed else [],
+                     f"@{name}.sessions.missing": missing})
 
 
 def fewest_classes(options: list[tuple[str, ...]]) -> int:
