@@ -23,16 +23,19 @@ class Audit(MethodView):
     @requires("admin", action="audit.read")
     @blp.doc(summary="The audit trail, newest first",
              description="One row per evaluation created, read, listed or reviewed, key created or revoked, "
-                         "review-page session and refused attempt (403): ids, never clinical content. "
+                         "review-page session, course written, read or listed, and refused attempt (403): ids, never "
+                         "clinical content. "
                          "`tms-eligibility audit export` writes every row as JSON lines.")
     @blp.arguments(AuditArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, AuditListSchema, headers=NEXT_LINK_HEADER)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self, limit: int, cursor: str | None = None, evaluation_id: str | None = None,
-            actor_key_id: str | None = None, action: str | None = None):
+            actor_key_id: str | None = None, action: str | None = None, course_id: str | None = None):
         s = state()
         page = audit.read_audit(s.unit_of_work(), caller(success=200), limit=limit, cursor=cursor,
-                                evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action, clock=s.clock)
+                                evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action,
+                                course_id=course_id, clock=s.clock)
         return json_response({"items": [row.to_wire() for row in page.items], "next_cursor": page.next_cursor},
                              **next_link(blp.url_prefix, limit=limit, cursor=page.next_cursor,
-                                         evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action))
+                                         evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action,
+                                         course_id=course_id))

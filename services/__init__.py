@@ -11,6 +11,8 @@ one unit of work: an action and its audit row are stored together or not at all.
 - ``sessions``: ``start_session``, ``resume_session``, ``end_session`` (the review page)
 - ``audit``: ``read_audit``, ``export_audit``, ``record_denial``
 - ``health``: ``readiness``
+- ``courses``: ``start_course``, ``read_course``, ``record``, ``end_course``, ``list_courses``, ``next_step`` (TMS
+  courses, their monitoring and their next step through the policies)
 
 ``services.memory.InMemoryUnitOfWork`` keeps everything in memory; ``storage.SqlUnitOfWork`` in the
 database.

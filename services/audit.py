@@ -1,8 +1,8 @@
 """The audit trail: one append-only row per access to evaluations, review, key change and refusal.
 
 A row holds ids only: time, action, outcome, channel (``api``, ``page``, ``cli``), the actor's key id
-and role, the evaluation id and review number, the key created or revoked, the evaluation's policy
-ids, versions and digests, the request id and the HTTP status. Never a submission, a name, a date of
+and role, the evaluation id and review number, the TMS course id, the key created or revoked, the
+evaluation's policy ids, versions and digests, the request id and the HTTP status. Never a submission, a name, a date of
 birth or the review's reason. Each use case writes its row in its own unit of work, so an action
 and its audit row are stored together or not at all. No code updates or deletes an audit row, and
 the database's triggers refuse it (migration 0002).
@@ -10,7 +10,9 @@ the database's triggers refuse it (migration 0002).
 What is recorded: ``evaluation.create`` (``success``; ``replayed`` for an Idempotency-Key repeat),
 ``evaluation.read``, ``evaluation.list`` (the queue), ``evaluation.review``, ``key.create``,
 ``key.revoke`` (``unchanged`` when already revoked), ``audit.read``, ``audit.export``,
-``session.start`` and ``session.end`` (the review page), and any of them with ``denied`` when a valid
+``session.start`` and ``session.end`` (the review page), the courses' ``course.create``, ``course.read``,
+``course.list``, ``course.session``, ``course.rating``, ``course.adverse_event``, ``course.end`` and
+``course.next`` (with the evaluation it made), and any of them with ``denied`` when a valid
 key of the wrong role tried it (403). Requests without a valid key (401) are in the request log only:
 recording them would let anyone fill the table.
 """
@@ -63,11 +65,12 @@ def record_denial(uow: UnitOfWork, caller: Caller, action: str, *, clock: Clock 
 
 def read_audit(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = None,
                evaluation_id: str | None = None, actor_key_id: str | None = None, action: str | None = None,
-               clock: Clock = utc_now) -> Page[AuditEvent]:
+               course_id: str | None = None, clock: Clock = utc_now) -> Page[AuditEvent]:
     """A page of the trail, newest first, filtered by column; the reading is recorded after it."""
     with uow:
         rows = uow.audit.page(limit=limit + 1, before_seq=int(cursor) if cursor else None,
-                              evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action)
+                              evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action,
+                              course_id=course_id)
         uow.audit.add(caller.event("audit.read", "success", clock()))
         uow.commit()
     return page_of(rows, limit, lambda row: row.seq)

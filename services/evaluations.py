@@ -7,9 +7,11 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from eligibility import Library
+from eligibility.results import Warning
 
 from .audit import Caller, page_of
 from .clock import Clock, to_second, utc_now, wire_time
@@ -44,12 +46,17 @@ class Answered:
 
 def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Caller, *,
              idempotency_key: str | None = None, clock: Clock = utc_now,
-             new_id: Callable[[], str] = new_evaluation_id) -> Answered:
+             new_id: Callable[[], str] = new_evaluation_id, warnings: tuple[tuple[str, str], ...] = (),
+             also: Callable[[UnitOfWork, str, datetime], None] | None = None) -> Answered:
     """Validate, evaluate and store a submission with its audit row; return the body to answer.
 
     With an ``idempotency_key`` already used with the same body bytes, the evaluation stored then is
     answered again (and the repeat audited as ``replayed``), also when a concurrent request with the
     key committed first.
+
+    A use case that evaluates on behalf of something else (a course's next step) adds its ``warnings``
+    (``(pointer, detail)``) to the result's, and stores what it links to the new evaluation with ``also``
+    (called with the unit of work, the evaluation's id and the time, before the commit).
 
     :raises eligibility.InvalidSubmission: the submission breaks the contract (nothing is stored, and the key
         is not claimed).
@@ -61,6 +68,8 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
             return _replay(uow, stored, digest, caller, clock)
         submission = library.load(received.document)
         evaluation = library.evaluate(submission)
+        if warnings:
+            evaluation = replace(evaluation, warnings=evaluation.warnings + tuple(Warning(*w) for w in warnings))
         evaluation_id, now = new_id(), clock()
         created_at = to_second(now)
         body = dumps(evaluation_document(evaluation, evaluation_id, wire_time(created_at)))
@@ -81,6 +90,8 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
             return _replay(uow, stored, digest, caller, clock)
         uow.audit.add(caller.event("evaluation.create", "success", now, evaluation_id=evaluation_id,
                                    policies=tuple(p.ref() for p in policies)))
+        if also is not None:
+            also(uow, evaluation_id, now)
         uow.commit()
     return Answered(evaluation_id, body, replayed=False, outcomes={p.id: p.determination for p in policies})
 

@@ -16,6 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from eligibility.courses import AdverseEvent, Rating, Session
+
+from .course_records import CourseRecord, Entry, NextStep
 from .errors import DatabaseUnavailable, WriteConflict
 from .records import (
     AuditEvent,
@@ -30,7 +33,7 @@ from .records import (
     Stored,
     StoredEvaluation,
 )
-from .unit_of_work import AuditLog, Evaluations, Keys, Reviews, Sessions, UnitOfWork
+from .unit_of_work import AuditLog, Courses, Evaluations, Keys, Reviews, Sessions, UnitOfWork
 
 
 @dataclass
@@ -38,6 +41,14 @@ class _Evaluation:
     seq: int
     new: NewEvaluation
     review_status: str = "pending"
+
+
+@dataclass
+class _Course:
+    seq: int
+    record: CourseRecord  # the header: its records are the lists below
+    records: dict[type, list[Entry]]
+    next_steps: list[NextStep]
 
 
 @dataclass
@@ -63,10 +74,13 @@ class MemoryStore:
         self.keys: dict[str, _Key] = {}
         self.sessions: dict[str, _Session] = {}
         self.audit: list[AuditEvent] = []
+        self.courses: dict[str, _Course] = {}  # in insertion order
         self.revision = revision
         self.available = True
         self._evaluation_seq = itertools.count(1)
         self._audit_seq = itertools.count(1)
+        self._course_seq = itertools.count(1)
+        self._record_seq = itertools.count(1)
 
 
 class InMemoryUnitOfWork(UnitOfWork):
@@ -81,6 +95,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.keys = _Keys(self)
         self.sessions = _Sessions(self)
         self.audit = _AuditLog(self)
+        self.courses = _Courses(self)
 
     def data(self) -> MemoryStore:
         if not self.store.available:
@@ -267,11 +282,75 @@ class _AuditLog(_Repository, AuditLog):
         self._uow.did(lambda: data.audit.remove(row))
 
     def page(self, *, limit: int, before_seq: int | None = None, evaluation_id: str | None = None,
-             actor_key_id: str | None = None, action: str | None = None) -> list[AuditEvent]:
-        equal = {"evaluation_id": evaluation_id, "actor_key_id": actor_key_id, "action": action}
+             actor_key_id: str | None = None, action: str | None = None,
+             course_id: str | None = None) -> list[AuditEvent]:
+        equal = {"evaluation_id": evaluation_id, "actor_key_id": actor_key_id, "action": action,
+                 "course_id": course_id}
         rows = [r for r in reversed(self._uow.data().audit) if (before_seq is None or r.seq < before_seq)
                 and all(value is None or getattr(r, column) == value for column, value in equal.items())]
         return rows[:limit]
 
     def after(self, after_seq: int = 0, batch: int = 1000) -> Iterator[AuditEvent]:
         yield from (r for r in list(self._uow.data().audit) if r.seq > after_seq)
+
+
+class _Courses(_Repository, Courses):
+    def add(self, record: CourseRecord) -> None:
+        data = self._uow.data()
+        if record.id in data.courses:
+            raise WriteConflict(record.id)
+        if record.evaluation_id is not None and record.evaluation_id not in data.evaluations:
+            raise LookupError("a course's evaluation must exist")  # a foreign key, in SQL
+        data.courses[record.id] = _Course(next(data._course_seq), record,
+                                          {Session: [], Rating: [], AdverseEvent: []}, [])
+        self._uow.did(lambda: data.courses.pop(record.id))
+
+    @staticmethod
+    def _full(course: _Course) -> CourseRecord:
+        records = course.records
+        return replace(course.record, sessions=tuple(records[Session]), ratings=tuple(records[Rating]),
+                       adverse_events=tuple(records[AdverseEvent]), next_steps=tuple(course.next_steps),
+                       seq=course.seq)
+
+    def get(self, course_id: str) -> CourseRecord | None:
+        course = self._uow.data().courses.get(course_id)
+        return None if course is None else self._full(course)
+
+    def lock(self, course_id: str) -> str | None:
+        course = self._uow.data().courses.get(course_id)
+        return None if course is None else course.record.status
+
+    def add_record(self, course_id: str, entry: Entry) -> None:
+        data = self._uow.data()
+        entry = replace(entry, value=replace(entry.value, seq=next(data._record_seq)))
+        records = data.courses[course_id].records[type(entry.value)]
+        records.append(entry)
+        self._uow.did(lambda: records.remove(entry))
+
+    def end(self, course_id: str, record: CourseRecord) -> None:
+        course = self._uow.data().courses[course_id]
+        before = course.record
+        course.record = replace(before, end=record.end, ended_at=record.ended_at, ended_by=record.ended_by)
+        self._uow.did(lambda: setattr(course, "record", before))
+
+    def link(self, course_id: str, evaluation_id: str, kind: str, created_at: datetime) -> None:
+        steps = self._uow.data().courses[course_id].next_steps
+        step = NextStep(evaluation_id, kind, created_at)
+        steps.append(step)
+        self._uow.did(lambda: steps.remove(step))
+
+    def page(self, *, limit: int, before_seq: int | None = None, status: str | None = None,
+             evaluation_id: str | None = None) -> list[CourseRecord]:
+        found = []
+        for course in sorted(self._uow.data().courses.values(), key=lambda c: c.seq, reverse=True):
+            if before_seq is not None and course.seq >= before_seq:
+                continue
+            if status is not None and course.record.status != status:
+                continue
+            if evaluation_id is not None and course.record.evaluation_id != evaluation_id and not any(
+                    step.evaluation_id == evaluation_id for step in course.next_steps):
+                continue
+            found.append(self._full(course))
+            if len(found) == limit:
+                break
+        return found

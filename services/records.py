@@ -182,6 +182,7 @@ class AuditEvent:
     request_id: str | None = None
     status: int | None = None  # the HTTP status answered
     seq: int | None = None
+    course_id: str | None = None  # the TMS course acted on
 
     def to_wire(self) -> dict:
         """The row as ``GET /v1/audit`` and ``audit export`` show it."""
@@ -190,4 +191,4 @@ class AuditEvent:
                 "actor_role": self.actor_role, "evaluation_id": self.evaluation_id,
                 "review_number": self.review_number, "subject_key_id": self.subject_key_id,
                 "policies": None if self.policies is None else [dict(p) for p in self.policies],
-                "request_id": self.request_id, "status": self.status}
+                "request_id": self.request_id, "status": self.status, "course_id": self.course_id}

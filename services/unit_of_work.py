@@ -17,6 +17,7 @@ import abc
 from collections.abc import Iterator
 from datetime import datetime
 
+from .course_records import CourseRecord, Entry
 from .records import (
     AuditEvent,
     KeyRecord,
@@ -135,12 +136,51 @@ class AuditLog(abc.ABC):
 
     @abc.abstractmethod
     def page(self, *, limit: int, before_seq: int | None = None, evaluation_id: str | None = None,
-             actor_key_id: str | None = None, action: str | None = None) -> list[AuditEvent]:
+             actor_key_id: str | None = None, action: str | None = None,
+             course_id: str | None = None) -> list[AuditEvent]:
         """Rows newest first, older than ``before_seq``, with the given column values."""
 
     @abc.abstractmethod
     def after(self, after_seq: int = 0, batch: int = 1000) -> Iterator[AuditEvent]:
         """Every row after ``after_seq``, oldest first, read ``batch`` rows at a time."""
+
+
+class Courses(abc.ABC):
+    """TMS courses with their sessions, ratings, adverse events and next-step evaluations.
+
+    A write to a course first ``lock``s it: the course's row is held until the unit of work ends, so two writes
+    to one course (a session and its end) are made one after the other, never on a stale view of it.
+    """
+
+    @abc.abstractmethod
+    def add(self, record: CourseRecord) -> None:
+        """Store a new course (its header only)."""
+
+    @abc.abstractmethod
+    def get(self, course_id: str) -> CourseRecord | None:
+        """The course with its records and next steps."""
+
+    @abc.abstractmethod
+    def lock(self, course_id: str) -> str | None:
+        """Hold the course for a write: ``"active"`` or ``"ended"``; ``None`` if there is no such course."""
+
+    @abc.abstractmethod
+    def add_record(self, course_id: str, entry: Entry) -> None:
+        """Append a session, rating or adverse event (by the type of ``entry.value``)."""
+
+    @abc.abstractmethod
+    def end(self, course_id: str, record: CourseRecord) -> None:
+        """Store the end (``end``, ``ended_at``, ``ended_by``) of ``record``, a locked active course."""
+
+    @abc.abstractmethod
+    def link(self, course_id: str, evaluation_id: str, kind: str, created_at: datetime) -> None:
+        """Record that ``evaluation_id`` evaluated the course's next step."""
+
+    @abc.abstractmethod
+    def page(self, *, limit: int, before_seq: int | None = None, status: str | None = None,
+             evaluation_id: str | None = None) -> list[CourseRecord]:
+        """Courses newest first, older than ``before_seq``, with their records; optionally only active or ended ones,
+        or only those started from or evaluated by ``evaluation_id``."""
 
 
 class UnitOfWork(abc.ABC):
@@ -151,6 +191,7 @@ class UnitOfWork(abc.ABC):
     keys: Keys
     sessions: Sessions
     audit: AuditLog
+    courses: Courses
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -3,7 +3,7 @@ audit trail's actions, outcomes and channels."""
 
 from __future__ import annotations
 
-ROLES = ("intake", "clinician", "admin")
+ROLES = ("intake", "clinician", "admin", "technician")
 
 DECISIONS = ("accept", "override")
 REVIEW_STATUSES = ("pending", "accepted", "overridden")
@@ -11,6 +11,7 @@ REVIEW_STATUS = {"accept": "accepted", "override": "overridden"}  # the status a
 
 ACTIONS = ("evaluation.create", "evaluation.read", "evaluation.list", "evaluation.review", "key.create",
            "key.list", "key.revoke", "audit.read", "audit.export", "policy.read", "session.start",
-           "session.end")
+           "session.end", "course.create", "course.read", "course.list", "course.session", "course.rating",
+           "course.adverse_event", "course.end", "course.next")
 OUTCOMES = ("success", "replayed", "unchanged", "denied")
 CHANNELS = ("api", "page", "cli")

@@ -236,18 +236,20 @@ class SqlAuditLog(_Repository, AuditLog):
                   "channel": event.channel, "actor_key_id": event.actor_key_id, "actor_role": event.actor_role,
                   "evaluation_id": event.evaluation_id, "review_number": event.review_number,
                   "subject_key_id": event.subject_key_id, "policies": _policies_text(event.policies),
-                  "request_id": event.request_id, "status": event.status}
+                  "request_id": event.request_id, "status": event.status, "course_id": event.course_id}
         insert = self._uow.database.insert("audit_events")
         with self._uow.translated(), self._uow.cursor() as cursor:
             cursor.execute(insert.sql, insert.params(values))
 
     def page(self, *, limit: int, before_seq: int | None = None, evaluation_id: str | None = None,
-             actor_key_id: str | None = None, action: str | None = None) -> list[AuditEvent]:
+             actor_key_id: str | None = None, action: str | None = None,
+             course_id: str | None = None) -> list[AuditEvent]:
         a = audit_events.c
         stmt = sa.select(audit_events).order_by(a.seq.desc()).limit(limit)
         if before_seq is not None:
             stmt = stmt.where(a.seq < before_seq)
-        for column, value in (("evaluation_id", evaluation_id), ("actor_key_id", actor_key_id), ("action", action)):
+        for column, value in (("evaluation_id", evaluation_id), ("actor_key_id", actor_key_id), ("action", action),
+                              ("course_id", course_id)):
             if value is not None:
                 stmt = stmt.where(a[column] == value)
         return [_event(r) for r in self._execute(stmt).mappings().all()]

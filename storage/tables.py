@@ -86,7 +86,9 @@ audit_events = sa.Table(
     sa.Column("policies", sa.Text, nullable=True, comment='JSON [{"id", "version", "digest"}] of the evaluation'),
     sa.Column("request_id", sa.String(128), nullable=True),
     sa.Column("status", sa.SmallInteger, nullable=True, comment="the HTTP status answered"),
+    sa.Column("course_id", sa.String(32), nullable=True, comment="the TMS course acted on"),
     sa.Index(None, "evaluation_id"),
+    sa.Index(None, "course_id"),
     comment="append-only: ids, never clinical content; no foreign keys, so it outlives what it records",
 )
 
@@ -97,6 +99,82 @@ web_sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, comment="slides while the page is used"),
+)
+
+# -- TMS courses (migration 0005) -------------------------------------------------------------------------
+
+courses = sa.Table(
+    "courses", metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="insertion order; the list's cursor"),
+    sa.Column("id", sa.String(32), nullable=False, unique=True, comment="the public, opaque id"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("evaluation_id", sa.String(32), sa.ForeignKey("evaluations.id"), nullable=True,
+              comment="the evaluation that found the patient suitable"),
+    sa.Column("reference", sa.String(128), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("protocol", sa.String(16), nullable=True),
+    sa.Column("planned_sessions", sa.SmallInteger, nullable=False),
+    sa.Column("taper_sessions", sa.SmallInteger, nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("baseline_instrument", sa.String(16), nullable=False),
+    sa.Column("baseline_score", sa.Float, nullable=False),
+    sa.Column("baseline_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=True, comment="set once, when the course ends"),
+    sa.Column("end_reason", sa.String(32), nullable=True),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("ended_by", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Column("writes", sa.Integer, nullable=False, comment="bumped by every write: holds the row while it is made"),
+    sa.Index(None, "evaluation_id"),
+)
+
+course_sessions = sa.Table(
+    "course_sessions", metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="the order recorded"),
+    sa.Column("course_id", sa.String(32), sa.ForeignKey("courses.id"), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("completed", sa.Boolean, nullable=False),
+    sa.Column("motor_threshold_percent", sa.Float, nullable=True, comment="% of machine output"),
+    sa.Column("intensity_percent_mt", sa.Float, nullable=True, comment="% of the motor threshold"),
+    sa.Column("pulses", sa.Integer, nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Index(None, "course_id"),
+)
+
+course_ratings = sa.Table(
+    "course_ratings", metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="the order recorded"),
+    sa.Column("course_id", sa.String(32), sa.ForeignKey("courses.id"), nullable=False),
+    sa.Column("instrument", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("item9", sa.SmallInteger, nullable=True, comment="PHQ-9 item 9 (self-harm), 0-3"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Index(None, "course_id"),
+)
+
+course_adverse_events = sa.Table(
+    "course_adverse_events", metadata,
+    sa.Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="the order recorded"),
+    sa.Column("course_id", sa.String(32), sa.ForeignKey("courses.id"), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=True),
+    sa.Index(None, "course_id"),
+)
+
+course_evaluations = sa.Table(
+    "course_evaluations", metadata,
+    sa.Column("course_id", sa.String(32), sa.ForeignKey("courses.id"), primary_key=True),
+    sa.Column("evaluation_id", sa.String(32), sa.ForeignKey("evaluations.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False, comment="the next step evaluated"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "evaluation_id"),
 )
 
 # Tables no statement may change or shorten once a row is in: the migrations guard them with triggers.

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from services.errors import DatabaseUnavailable, WriteConflict
 from services.unit_of_work import UnitOfWork
 
+from .course_repositories import SqlCourses
 from .prepared import Prepared, prepared_insert
 from .repositories import SqlAuditLog, SqlEvaluations, SqlKeys, SqlReviews, SqlSessions
 from .tables import api_keys, audit_events, evaluation_policies, evaluations
@@ -66,6 +67,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.keys = SqlKeys(self)
         self.sessions = SqlSessions(self)
         self.audit = SqlAuditLog(self)
+        self.courses = SqlCourses(self)
 
     @contextlib.contextmanager
     def translated(self, *, conflict: bool = False) -> Iterator[None]:

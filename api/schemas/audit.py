@@ -30,6 +30,7 @@ class AuditEventSchema(OutputSchema):
                            **doc("The evaluation's policies: which rules ran, not what they decided."))
     request_id = nullable(fields.String, required=True, text="The request's X-Request-Id.")
     status = nullable(fields.Integer, required=True, text="The HTTP status answered.")
+    course_id = nullable(fields.String, required=True, text="The TMS course acted on.")
 
 
 class AuditListSchema(OutputSchema):
@@ -44,3 +45,4 @@ class AuditArgsSchema(PageArgsSchema):
                                                                                      "evaluation."))
     actor_key_id = fields.String(validate=validate.Length(1, 16), **doc("Only rows of this key's actions."))
     action = fields.String(validate=validate.Length(1, 32), **doc("Only rows of this action."))
+    course_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"), **doc("Only rows about this course."))

@@ -1,8 +1,10 @@
-"""Access control: every /v1 endpoint against every role, 401 and 403 as problems, revocation at once."""
+"""Access control: every /v1 endpoint against every role (the technician's included), 401 and 403 as problems,
+revocation at once."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +14,7 @@ from services.audit import Caller
 
 from .conftest import assert_problem, authorised, example, issue_key, post
 
-ROLES = ("intake", "clinician", "admin")
+ROLES = ("intake", "clinician", "admin", "technician")
 
 # (method, path template, body) -> the roles that may call it; every other role gets a 403.
 MATRIX = [
@@ -20,26 +22,53 @@ MATRIX = [
     ("GET", "/v1/evaluations/{id}", None, {"intake", "clinician"}),
     ("GET", "/v1/evaluations?review_status=pending", None, {"clinician"}),
     ("POST", "/v1/evaluations/{id}/review", "review", {"clinician"}),
-    ("GET", "/v1/policies", None, {"intake", "clinician", "admin"}),
-    ("GET", "/v1/policies/tms-clinical", None, {"intake", "clinician", "admin"}),
+    ("GET", "/v1/policies", None, {"intake", "clinician", "admin", "technician"}),
+    ("GET", "/v1/policies/tms-clinical", None, {"intake", "clinician", "admin", "technician"}),
     ("GET", "/v1/keys", None, {"admin"}),
     ("POST", "/v1/keys", "key", {"admin"}),
     ("DELETE", "/v1/keys/{spare}", None, {"admin"}),
     ("GET", "/v1/audit", None, {"admin"}),
+    ("POST", "/v1/courses", "course", {"clinician"}),
+    ("GET", "/v1/courses?status=active", None, {"clinician"}),
+    ("GET", "/v1/courses/{course}", None, {"clinician", "technician"}),
+    ("POST", "/v1/courses/{course}/sessions", "session", {"clinician", "technician"}),
+    ("POST", "/v1/courses/{course}/ratings", "rating", {"clinician", "technician"}),
+    ("POST", "/v1/courses/{course}/adverse-events", "adverse event", {"clinician", "technician"}),
+    ("POST", "/v1/courses/{fresh course}/end", "end", {"clinician"}),
+    ("POST", "/v1/courses/{course}/next", "next", {"clinician"}),
 ]
-SUCCESS = {"POST /v1/evaluations": 201, "POST /v1/evaluations/{id}/review": 201, "POST /v1/keys": 201}
+SUCCESS = {"POST /v1/evaluations": 201, "POST /v1/evaluations/{id}/review": 201, "POST /v1/keys": 201,
+           "POST /v1/courses": 201, "POST /v1/courses/{course}/sessions": 201,
+           "POST /v1/courses/{course}/ratings": 201, "POST /v1/courses/{course}/adverse-events": 201,
+           "POST /v1/courses/{course}/next": 201}
+TODAY = datetime.now(UTC).date()
 OPEN = ["/healthz", "/readyz", "/openapi.json", "/docs"]
 
 
 def _bodies() -> dict:
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    course = {"planned_sessions": 30, "start_date": (TODAY - timedelta(days=5)).isoformat(),
+              "baseline": {"instrument": "phq-9", "score": 20, "date": (TODAY - timedelta(days=6)).isoformat()}}
     return {"submission": example("classic-trd"), "key": json.dumps({"name": "matrix", "role": "intake"}),
-            "review": json.dumps({"decision": "accept"}), None: None}
+            "review": json.dumps({"decision": "accept"}), None: None, "course": json.dumps(course),
+            "session": json.dumps({"date": yesterday}),
+            "rating": json.dumps({"instrument": "phq-9", "score": 12, "date": yesterday}),
+            "adverse event": json.dumps({"date": yesterday, "kind": "headache", "severity": "mild",
+                                         "action": "none"}),
+            "end": json.dumps({"date": TODAY.isoformat(), "reason": "completed"}),
+            "next": json.dumps({"kind": "extension", "as_of": TODAY.isoformat()})}
 
 
 def test_the_role_matrix(app):
     """Each role, no key, a malformed header, an unknown key and a revoked key against each endpoint."""
     clients = {role: authorised(app, role) for role in ROLES}
     evaluation_id = post(clients["intake"], example("classic-trd")).get_json()["id"]
+
+    def new_course() -> str:
+        body = {**json.loads(_bodies()["course"]), "evaluation_id": evaluation_id}
+        return clients["clinician"].post("/v1/courses", json=body).get_json()["id"]
+
+    course_id = new_course()
     revoked = authorised(app, "admin", issue_key(app, "admin", "to revoke"))
     unit_of_work = app.extensions["tms-eligibility"].unit_of_work
     keys.revoke_key(unit_of_work(), next(k.id for k in keys.list_keys(unit_of_work()) if k.name == "to revoke"),
@@ -53,7 +82,8 @@ def test_the_role_matrix(app):
         for who, client in [*clients.items(), ("none", anonymous), ("unknown", unknown), ("malformed", malformed),
                             ("revoked", revoked)]:
             spare = keys.create_key(unit_of_work(), "spare", "intake", Caller()).record.id
-            path = template.format(id=evaluation_id, spare=spare)
+            path = template.replace("{fresh course}", new_course() if "{fresh course}" in template else "") \
+                .format(id=evaluation_id, spare=spare, course=course_id)
             if "review" in template:  # a fresh evaluation, so that every allowed review is a first review
                 path = template.format(id=post(clients["intake"], example("classic-trd")).get_json()["id"])
             body = _bodies()[body_name]

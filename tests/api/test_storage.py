@@ -33,7 +33,9 @@ def test_migrations_go_down_and_up_again(tmp_path):
     assert sa.inspect(engine).get_table_names() == ["alembic_version"]
     migrate.upgrade(engine)
     assert set(sa.inspect(engine).get_table_names()) == {"alembic_version", "evaluations", "evaluation_policies",
-                                                         "api_keys", "reviews", "audit_events", "web_sessions"}
+                                                         "api_keys", "reviews", "audit_events", "web_sessions",
+                                                         "courses", "course_sessions", "course_ratings",
+                                                         "course_adverse_events", "course_evaluations"}
     engine.dispose()
 
 

@@ -36,7 +36,8 @@ def test_the_trail_pages_newest_first_filters_and_records_its_reading_after_it(u
 def test_a_row_on_the_wire_holds_ids_only(uow, clock, trail):
     row = uow.store.audit[0].to_wire()
     assert list(row) == ["seq", "recorded_at", "action", "outcome", "channel", "actor_key_id", "actor_role",
-                         "evaluation_id", "review_number", "subject_key_id", "policies", "request_id", "status"]
+                         "evaluation_id", "review_number", "subject_key_id", "policies", "request_id", "status",
+                         "course_id"]
     assert row["recorded_at"] == "2026-12-01T09:30:00.250000Z"
     assert set(row["policies"][0]) == {"id", "version", "digest"}
 
