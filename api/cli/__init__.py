@@ -3,9 +3,9 @@
 This is the one command line, installed as ``tms-eligibility``; ``python -m eligibility`` and
 ``python -m api`` run the same ``main``. The commands that need no database are in ``api.cli.rules``
 (``evaluate``, ``policies``, ``check-rules``, ``batch``), the ones that run and manage the service in
-``api.cli.service`` (``serve``, ``db``, ``keys``, ``audit``). Exit status: 0 success, 1 a policy,
-engine or database failure, 2 invalid input (the problems are printed as the API's problem
-document, keyed by JSON Pointer).
+``api.cli.service`` (``serve``, ``db``, ``keys``, ``audit``), ``course show`` in ``api.cli.courses``. Exit
+status: 0 success, 1 a policy, engine or database failure, 2 invalid input (the problems are printed as the
+API's problem document, keyed by JSON Pointer).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from eligibility import EligibilityError, InvalidPolicy
 
 from ..constants import EXIT_FAILURE
-from . import rules, service
+from . import courses, rules, service
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     rules.add_commands(sub)
     service.add_commands(sub)
+    courses.add_commands(sub)
     return parser
 
 

@@ -244,3 +244,24 @@ def test_the_openapi_document_describes_the_course_endpoints_and_their_roles(cli
     assert set(progress) == {"sessions_delivered", "sessions_planned", "sessions_remaining", "latest",
                              "improvement_percent", "response", "remission", "status"}
     assert "409" in spec["paths"]["/v1/courses/{course_id}/end"]["post"]["responses"]
+
+
+def test_the_command_line_shows_a_course_s_progress_and_alerts(app, database, clinician, technician, today,
+                                                               monkeypatch, capsys):
+    from api import cli
+
+    path = f"/v1/courses/{start(clinician)['id']}"
+    technician.post(f"{path}/sessions", json={"date": day(0)})
+    technician.post(f"{path}/ratings", json={"instrument": "phq-9", "score": 4, "date": day(7), "item9": 2})
+    monkeypatch.setenv("DATABASE_URL", database)
+    course_id = path.rsplit("/", 1)[1]
+    assert cli.main(["course", "show", course_id]) == 0
+    shown = capsys.readouterr().out
+    assert "1 delivered of 36 planned" in shown and "81.8%" in shown and "status: remitted" in shown
+    assert "CRITICAL suicidality" in shown
+    assert cli.main(["course", "show", course_id, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == clinician.get(path).get_json()
+    assert cli.main(["course", "show", "0" * 32]) == 1
+    assert "no course" in capsys.readouterr().err
+    reads = authorised(app, "admin").get(f"/v1/audit?course_id={course_id}&action=course.read").get_json()["items"]
+    assert [r["channel"] for r in reads][-2:] == ["cli", "cli"]
