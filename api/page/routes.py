@@ -25,6 +25,7 @@ from .view_model import DETERMINATION_LABELS, REVIEW_LABELS, STATUS_LABELS, eval
 # The templates are the app's (api/templates/review/), found through the app's own template folder.
 bp = Blueprint("review_page", __name__, url_prefix="/review")
 
+PAGE_ROLES = ("clinician", "technician")  # who may sign in; what each may open: api/page/courses.py
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
 
@@ -63,7 +64,7 @@ def _problem_page(exc: Problem):
 @bp.errorhandler(ServiceError)
 def _refused_page(exc: ServiceError):
     if isinstance(exc, NotFound):
-        return _page("error.html", 404, title="Not found", detail="There is no evaluation with that id.")
+        return _page("error.html", 404, title="Not found", detail=f"There is no {exc.what} with that id.")
     return _problem_page(problem_for(exc))
 
 
@@ -96,11 +97,11 @@ def sign_in_post():
     s = state()
     try:
         started = sessions.start_session(s.unit_of_work(), request.form.get("key", "").strip(),
-                                         caller("page", denied=403), idle=idle(), clock=s.clock)
+                                         caller("page", denied=403), idle=idle(), clock=s.clock, roles=PAGE_ROLES)
     except NotAuthenticated:
         return sign_in("That key is unknown or revoked.", 401)
     except Forbidden as exc:
-        return sign_in(f"This page is for clinician keys; that key's role is {exc.role}.", 403)
+        return sign_in(f"This page is for clinician and technician keys; that key's role is {exc.role}.", 403)
     response = redirect(url_for("review_page.queue"), 303)
     set_cookie(response, cookie_name(), started.token)
     response.delete_cookie(SIGN_IN_COOKIE, path="/")

@@ -131,3 +131,70 @@ def test_a_clinician_signs_in_opens_the_queue_and_overrides_an_evaluation_with_a
                              ("evaluation.list", None, None)]
         assert "venlafaxine" not in json.dumps(trail)
     print(f"screenshots: {tmp_path}")
+
+
+def test_a_technician_records_a_session_and_a_rating_and_a_clinician_sees_the_chart_and_the_alert(
+        database, tmp_path, browser):
+    from datetime import UTC, datetime, timedelta
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    today = datetime.now(UTC).date()
+    with serving(database, tmp_path) as (base, log):
+        keys = first_run_keys(log)
+        admin, clinician = {"Authorization": keys["admin"]}, {"Authorization": keys["clinician"]}
+        technician_key = json.loads(http(base, "POST", "/v1/keys", json.dumps(
+            {"name": "TMS operator", "role": "technician"}).encode(), admin)[2])["key"]
+        evaluation_id = json.loads(http(base, "POST", "/v1/evaluations", example("classic-trd"),
+                                        {"Authorization": keys["intake"]})[2])["id"]
+        status, _, body = http(base, "POST", "/v1/courses", json.dumps({
+            "evaluation_id": evaluation_id, "reference": "course-browser", "protocol": "rtms_10hz",
+            "planned_sessions": 30, "taper_sessions": 6, "start_date": (today - timedelta(days=7)).isoformat(),
+            "baseline": {"instrument": "phq-9", "score": 20, "date": (today - timedelta(days=8)).isoformat()}}
+        ).encode(), clinician)
+        assert status == 201
+        course_id = json.loads(body)["id"]
+        wait = WebDriverWait(browser, 15)
+
+        def sign_in(key: str) -> None:
+            browser.get(f"{base}/review/sign-in")
+            browser.find_element(By.ID, "key").send_keys(key)
+            browser.find_element(By.CSS_SELECTOR, "form.sign-in button").click()
+            wait.until(until.url_contains("/review/courses" if key == technician_key else "/review/queue"))
+
+        # The technician finds the course by its id and records a session and a rating (item 9 answered 1).
+        sign_in(technician_key)
+        browser.find_element(By.ID, "course-id").send_keys(course_id)
+        browser.find_element(By.CSS_SELECTOR, "form.sign-in button").click()
+        wait.until(until.url_contains(f"/review/courses/{course_id}"))
+        browser.find_element(By.ID, "session-pulses").send_keys("3000")
+        browser.find_element(By.CSS_SELECTOR, "#session-form button").click()
+        wait.until(until.url_contains("recorded=session"))
+        browser.find_element(By.ID, "rating-score").send_keys("13")
+        Select(browser.find_element(By.ID, "rating-item9")).select_by_value("1")
+        browser.find_element(By.CSS_SELECTOR, "#rating-form button").click()
+        wait.until(until.url_contains("recorded=rating"))
+        assert "Rating recorded." in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        browser.find_element(By.CSS_SELECTOR, "form.signout button").click()
+        wait.until(until.url_contains("/review/sign-in"))
+
+        # The clinician finds it among the courses with an alert, and sees the banner and the chart.
+        sign_in(keys["clinician"].removeprefix("Bearer "))
+        browser.get(f"{base}/review/courses?alert=suicidality")
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.courses tbody tr")
+        assert len(rows) == 1 and "course-browser" in rows[0].text and "suicidality" in rows[0].text
+        rows[0].find_element(By.LINK_TEXT, "course-browser").click()
+        wait.until(until.url_contains(f"/review/courses/{course_id}"))
+        banner = browser.find_element(By.ID, "alerts").text
+        assert "CRITICAL" in banner.upper() and "suicidality" in banner and "item 9" in banner
+        chart = browser.find_element(By.CSS_SELECTOR, "svg.chart")
+        assert chart.size["width"] > 300 and chart.size["height"] > 100
+        labels = [t.text for t in chart.find_elements(By.TAG_NAME, "text")]
+        assert {"Baseline 20", "50% response (10)", "Remission ≤ 4", "13"} <= set(labels)
+        assert len(chart.find_elements(By.CSS_SELECTOR, "line.chart-session")) == 1
+        assert browser.find_element(By.ID, "progress-status").text == "Partial (25-49%)"
+        browser.set_window_size(1366, 2400)
+        browser.save_screenshot(str(tmp_path / "course.png"))
+    print(f"screenshots: {tmp_path}")

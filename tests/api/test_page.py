@@ -58,7 +58,7 @@ def test_sign_in_refuses_bad_keys_other_roles_and_forms_without_their_token(app,
     wrong = browser.post("/review/sign-in", data={"key": "tms_" + "a" * 43, "csrf_token": csrf(page)})
     assert wrong.status_code == 401 and "unknown or revoked" in wrong.get_data(as_text=True)
     _, intake = sign_in(app, issue_key(app, "intake"))
-    assert intake.status_code == 403 and "for clinician keys" in intake.get_data(as_text=True)
+    assert intake.status_code == 403 and "for clinician and technician keys" in intake.get_data(as_text=True)
     denied = [r for r in admin.get("/v1/audit").get_json()["items"] if r["outcome"] == "denied"]
     assert [(r["action"], r["actor_role"], r["channel"]) for r in denied] == [("session.start", "intake", "page")]
 
