@@ -29,9 +29,15 @@ a 422 listing every invalid field by JSON Pointer. Every response carries `X-Req
 Every `/v1` endpoint needs an API key, sent as `Authorization: Bearer <key>`: without one, or with an
 unknown or revoked one, the answer is a 401; with a key whose role may not call the endpoint, a 403. Each
 key has one role: `intake` (create and read evaluations, read policies), `clinician` (read evaluations
-and policies, the review queue, record reviews), `admin` (manage keys, read the audit trail, read
-policies). Each operation lists its roles under `x-roles`. `/healthz`, `/readyz`, `/openapi.json` and
-`/docs` need no key. Clinicians also have a review page at `/review/` (sign in with a clinician key).
+and policies, the review queue, record reviews, run TMS courses), `admin` (manage keys, read the audit
+trail, read policies), `technician` (read a TMS course and record its sessions, ratings and adverse
+events; read policies). Each operation lists its roles under `x-roles`. `/healthz`, `/readyz`,
+`/openapi.json` and `/docs` need no key. Clinicians (and, for courses, technicians) also have a review
+page at `/review/`.
+
+`/v1/courses` keeps a TMS course after "meets criteria": its sessions, ratings and adverse events, its
+`progress` and `alerts`, and its next step (extension, retreatment, maintenance) evaluated through the
+policies.
 """
 
 FIELD_NOTES = {
