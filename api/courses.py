@@ -158,7 +158,7 @@ def _record_view(what: str, schema, summary: str):
         @requires("clinician", "technician", action=f"course.{what.replace(' ', '_')}")
         @blp.doc(summary=summary,
                  description=f"Adds the {what} to an active course and answers the course as it now is. 422 for a "
-                             f"{what} dated before the start or after tomorrow (UTC), or on an ended course"
+                             f"{what} dated before the course's start, or on an ended course"
                              + (", or an `item9` on a rating that is not a PHQ-9" if what == "rating" else "") + ".",
                  requestBody={"required": True, "content": {JSON: {"schema": schema}}})
         @blp.response(201, CourseSchema, headers=LOCATION_HEADER, description="Recorded.")

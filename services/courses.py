@@ -102,10 +102,10 @@ def start_course(uow: UnitOfWork, new: NewCourse, caller: Caller, *, clock: Cloc
                  new_id: Callable[[], str] = new_course_id) -> CourseRecord:
     """Store a new course with its audit row; answer it.
 
-    :raises Invalid: the baseline is after the start or in the future, or no evaluation has ``evaluation_id``.
+    :raises Invalid: the baseline is after the start, or no evaluation has ``evaluation_id``.
     """
     now = clock()
-    problems = check_new_course(new.start_date, new.baseline, now.date())
+    problems = check_new_course(new.start_date, new.baseline)
     with uow:
         if new.evaluation_id is not None and (not EVALUATION_ID.fullmatch(new.evaluation_id)
                                               or uow.evaluations.review_status(new.evaluation_id) is None):
@@ -146,7 +146,7 @@ def record(uow: UnitOfWork, course_id: str, value: Session | Rating | AdverseEve
     """Add a session, rating or adverse event to an active course, audited; answer the course as it now is.
 
     :raises NotFound: no course has this id.
-    :raises Invalid: the course has ended, or the record is dated before its start or in the future.
+    :raises Invalid: the course has ended, or the record is dated before its start.
     """
     what, action, title = _WHAT[type(value)]
     _check_id(course_id)
@@ -155,7 +155,7 @@ def record(uow: UnitOfWork, course_id: str, value: Session | Rating | AdverseEve
         if uow.courses.lock(course_id) is None:
             raise NotFound("course", course_id)
         course = uow.courses.get(course_id).course()
-        problems = check_record(course, value.date, now.date(), what)
+        problems = check_record(course, value.date, what)
         if problems:
             raise _invalid(problems, title)
         uow.courses.add_record(course_id, Entry(value, to_second(now), caller.actor.key_id if caller.actor else None))
@@ -171,7 +171,7 @@ def end_course(uow: UnitOfWork, course_id: str, end: CourseEnd, caller: Caller, 
 
     :raises NotFound: no course has this id.
     :raises CourseConflict: it has already ended.
-    :raises Invalid: the end is before the start, before what is recorded, or in the future.
+    :raises Invalid: the end is before the start or before what is recorded.
     """
     _check_id(course_id)
     now = clock()
@@ -182,7 +182,7 @@ def end_course(uow: UnitOfWork, course_id: str, end: CourseEnd, caller: Caller, 
         found = uow.courses.get(course_id)
         if state == "ended":
             raise CourseConflict(course_id, found.end)
-        problems = check_end(found.course(), end, now.date())
+        problems = check_end(found.course(), end)
         if problems:
             raise _invalid(problems, "Invalid end")
         uow.courses.end(course_id, replace(found, end=end, ended_at=to_second(now),

@@ -12,7 +12,6 @@ what the API does.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from flask import g, redirect, request, url_for
 from werkzeug import Response
@@ -134,8 +133,7 @@ def _course_page(course_id: str, status: int = 200, form: str | None = None, val
                  form_errors={form: errors or {}} if form else {}, notice=notice, instruments=INSTRUMENTS,
                  event_kinds=ADVERSE_EVENT_KINDS, event_severities=ADVERSE_EVENT_SEVERITIES,
                  event_actions=ADVERSE_EVENT_ACTIONS, end_reasons=END_REASONS, next_kinds=NEXT_KINDS,
-                 policies=list(s.library.policies.values()), latest_allowed=(s.clock().date() + timedelta(days=1)),
-                 clinician=g.principal.role == "clinician")
+                 policies=list(s.library.policies.values()), clinician=g.principal.role == "clinician")
 
 
 @bp.get("/courses/<course_id>")

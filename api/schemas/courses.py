@@ -80,7 +80,7 @@ class CourseRequestSchema(_Request):
 class SessionRequestSchema(_Request):
     """One delivered session."""
 
-    date = fields.Date(required=True, **doc("On or after the course's start; not after tomorrow (UTC)."))
+    date = fields.Date(required=True, **doc("On or after the course's start."))
     motor_threshold_percent = _optional(StrictNumber, validate=validate.Range(1, 100),
                                         **doc("The resting motor threshold, as % of the machine's output."))
     intensity_percent_mt = _optional(StrictNumber, validate=validate.Range(1, 200),
@@ -98,7 +98,7 @@ class RatingRequestSchema(_Request):
                                **doc("Response and remission are measured on the baseline's instrument; a rating on "
                                      "another raises `instrument_changed`."))
     score = StrictNumber(required=True, **doc(f"Inside the instrument's range: {_RANGES}."))
-    date = fields.Date(required=True, **doc("On or after the course's start; not after tomorrow (UTC)."))
+    date = fields.Date(required=True, **doc("On or after the course's start."))
     item9 = _optional(StrictInteger, validate=validate.Range(0, 3),
                       **doc("PHQ-9 only: item 9, thoughts of self-harm (0-3); 1 or more raises `suicidality`."))
 
@@ -113,7 +113,7 @@ class RatingRequestSchema(_Request):
 class AdverseEventRequestSchema(_Request):
     """An adverse event during the course."""
 
-    date = fields.Date(required=True, **doc("On or after the course's start; not after tomorrow (UTC)."))
+    date = fields.Date(required=True, **doc("On or after the course's start."))
     kind = fields.String(required=True, validate=validate.OneOf(ADVERSE_EVENT_KINDS),
                          **doc("`seizure` raises the `seizure` alert, `worsening_suicidality` `suicidality`, "
                                "`hypomania_or_mania` `mania`."))
@@ -124,7 +124,7 @@ class AdverseEventRequestSchema(_Request):
 class EndRequestSchema(_Request):
     """End the course."""
 
-    date = fields.Date(required=True, **doc("On or after the start and the last record; not after tomorrow (UTC)."))
+    date = fields.Date(required=True, **doc("On or after the start and the last record."))
     reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
 
 

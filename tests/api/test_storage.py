@@ -39,6 +39,22 @@ def test_migrations_go_down_and_up_again(tmp_path):
     engine.dispose()
 
 
+def test_the_audit_trail_stays_append_only_when_the_courses_migration_goes_down_and_up(tmp_path):
+    """Migration 0005 adds the audit trail's course id in place: the table keeps its triggers both ways."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "0002")
+    assert "course_id" not in {c["name"] for c in sa.inspect(engine).get_columns("audit_events")}
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO audit_events (recorded_at, action, outcome, channel, course_id) "
+                             "VALUES ('2026-12-01 00:00:00', 'course.read', 'success', 'cli', 'c')"))
+    for statement in ("UPDATE audit_events SET course_id = 'd'", "DELETE FROM audit_events"):
+        with pytest.raises(sa.exc.DatabaseError), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'w.sqlite3'}", sqlite_busy_timeout=12)
     with engine.connect() as conn:
