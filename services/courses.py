@@ -244,8 +244,11 @@ def next_step(uow: UnitOfWork, library: Library, course_id: str, request: NextRe
                                               "the referral (POST /v1/evaluations) and start the course from it."]},
                           title="Course has no evaluation")
         stored = uow.evaluations.get(found.evaluation_id, submission=True)
-    as_of = request.as_of or clock().date()
-    document, warnings = next_submission(json.loads(stored.submission), found.course(), kind=request.kind,
+    course = found.course()
+    # Default: today, or the course's last record or end if that is later (a record is never after as_of).
+    as_of = request.as_of or max(d for d in (clock().date(), course.last_recorded_date(),
+                                             course.end.date if course.end else None) if d is not None)
+    document, warnings = next_submission(json.loads(stored.submission), course, kind=request.kind,
                                          as_of=as_of, sessions=request.sessions, protocol=request.protocol,
                                          policies=request.policies)
     text = dumps(document)

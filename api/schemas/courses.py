@@ -135,7 +135,8 @@ class NextRequestSchema(_Request):
     policies = _optional(fields.List, fields.String(validate=validate.Length(min=1, max=100)),
                          **doc("Policy ids, in this order; default: the evaluation's own (or the server's default "
                                "list). Checked as a submission's `policies`."))
-    as_of = _optional(fields.Date, **doc("The date the next step is evaluated for; default: today (UTC)."))
+    as_of = _optional(fields.Date, **doc("The date the next step is evaluated for; default: today (UTC), or the "
+                                         "course's last record or end if that is later."))
     sessions = _optional(StrictInteger, validate=validate.Range(1, 100),
                          **doc("Sessions asked for, taper included (an extension's, a retreatment's); absent: not "
                                "stated, so session limits are unknown."))

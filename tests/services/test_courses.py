@@ -170,3 +170,15 @@ def test_a_next_step_without_an_evaluation_or_with_an_invalid_submission_stores_
                           clock=clock)
     assert "/scales/0/date" in raised.value.errors
     assert len(uow.store.evaluations) == count and not uow.store.courses[linked].next_steps
+
+
+def test_the_next_step_is_evaluated_as_of_today_or_the_course_s_last_record_if_later(uow, library, clock, clinician,
+                                                                                    evaluation):
+    course_id = start(uow, clock, clinician, evaluation.id).id
+    later = clock().date() + timedelta(days=3)
+    courses.record(uow, course_id, Session(later), api(clinician), clock=clock)
+    answered = courses.next_step(uow, library, course_id, NextRequest("maintenance"), api(clinician), clock=clock)
+    assert json.loads(answered.body)["as_of"] == later.isoformat()
+    answered = courses.next_step(uow, library, course_id, NextRequest("maintenance", as_of=later + timedelta(days=1)),
+                                 api(clinician), clock=clock)
+    assert json.loads(answered.body)["as_of"] == (later + timedelta(days=1)).isoformat()
