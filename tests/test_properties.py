@@ -22,9 +22,10 @@ DRUGS = ["sertraline", "fluoxetine", "escitalopram", "venlafaxine", "duloxetine"
          "quetiapine", "notadrugamine"]
 CODES = ["F32.0", "F32.1", "F32.2", "F32.3", "F32.9", "F33.0", "F33.1", "F33.2", "F33.3", "F33.41", "F32.A",
          "F31.81", "F25.0", "F41.1", "G40.909"]
-SAFETY = ["intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
-          "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
-          "ketamine_or_esketamine_current"]
+# The safety screen is what the loaded therapies declare (their metadata, not a list of TMS fields here).
+SAFETY = sorted({name for therapy in shared_library().therapies.values() for name in therapy.safety_fields})
+IMPLANT_KINDS = ["deep_brain_stimulator", "spinal_cord_stimulator", "other_neurostimulator", "cochlear_implant",
+                 "aneurysm_clip", "metal_fragment", "pacemaker"]
 OUTCOMES = ["no_response", "partial_response", "response", "remission", "intolerance", "ongoing", "unknown"]
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -95,7 +96,10 @@ def submission(draw):
             document[name] = value
     safety = draw(optional(st.fixed_dictionaries({}, optional={f: st.booleans() for f in SAFETY})))
     if safety is not None:
-        document["safety"] = safety
+        implants = draw(optional(st.lists(st.fixed_dictionaries(
+            {"kind": st.sampled_from(IMPLANT_KINDS)},
+            optional={"location": st.sampled_from(["head", "neck", "chest", "back", "limb"])}), max_size=2)))
+        document["safety"] = safety if implants is None else {**safety, "implants": implants}
     if draw(st.booleans()):
         document["request"] = {"kind": draw(st.sampled_from(["initial", "retreatment", "maintenance"])),
                                "protocol": draw(st.sampled_from(["rtms_10hz", "itbs", "deep_tms", "accelerated"])),
