@@ -6,6 +6,7 @@ everything the submission says about it.
 """
 
 import copy
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -254,3 +255,26 @@ def test_forgetting_a_fact_never_reverses_a_verdict(document):
             was, is_now = result["determination"], now["determination"]
             assert not (was in POSITIVE and is_now in NEGATIVE or was in NEGATIVE and is_now in POSITIVE), (
                 f"{policy_id}: forgetting {what} turned {was} into {is_now}")
+
+
+IMPLANT_LISTS = [None, [], [{"kind": "deep_brain_stimulator"}], [{"kind": "spinal_cord_stimulator"}],
+                 [{"kind": "other_neurostimulator"}], [{"kind": "cochlear_implant"}], [{"kind": "aneurysm_clip"}],
+                 [{"kind": "metal_fragment"}], [{"kind": "metal_fragment", "location": "limb"}],
+                 [{"kind": "pacemaker"}], [{"kind": "other", "location": "neck"}]]
+
+
+@pytest.mark.parametrize("policy_id", sorted(shared_library().policies))
+def test_every_safety_screen_and_implant_list_is_decided(policy_id):
+    """Every combination of the implant booleans (yes, no, not screened) and an implant list (none given,
+    empty, one implant of each group, with or without a location) gets a decision: no rule set has a hole."""
+    library = shared_library()
+    therapy = library.policy(policy_id).therapy
+    booleans = [g.boolean for g in (therapy.implants.groups if therapy.implants else ())
+                if g.boolean and g.contraindicated_at_site]
+    for values in itertools.product([None, True, False], repeat=len(booleans)):
+        for implants in IMPLANT_LISTS if therapy.implants else [None]:
+            safety = {name: value for name, value in zip(booleans, values, strict=True) if value is not None}
+            if implants is not None:
+                safety["implants"] = implants
+            document = {"as_of": "2026-11-02", "patient": {}, "safety": safety, "policies": [policy_id]}
+            library.evaluate(library.load(document, today=AS_OF))  # an EngineError fails the test
