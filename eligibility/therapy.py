@@ -43,6 +43,7 @@ class ImplantGroup:
     kinds: tuple[str, ...]
     boolean: str | None = None
     boolean_location: str | None = None
+    contraindicated_at_site: bool = False  # the labels' absolute contraindication within reach of the treatment
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,10 @@ def _implants(raw: dict, safety_fields: set[str], problems: list[str]) -> Implan
         location = g.get("boolean_location")
         if location is not None and location not in IMPLANT_LOCATIONS:
             problems.append(f"{where}/boolean_location: {location!r} is not a location")
-        groups.append(ImplantGroup(name, g.get("title") or name, tuple(kinds), boolean, location))
+        for key in sorted(set(g) - {"title", "kinds", "boolean", "boolean_location", "contraindicated_at_site"}):
+            problems.append(f"{where}/{key}: unknown key")
+        groups.append(ImplantGroup(name, g.get("title") or name, tuple(kinds), boolean, location,
+                                   g.get("contraindicated_at_site") is True))
     if not locations or not groups:
         problems.append("/implants: site_locations and groups are required")
         return None

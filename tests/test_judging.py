@@ -220,3 +220,14 @@ def test_a_device_with_a_part_in_the_head_is_at_the_site_wherever_its_generator_
     assert s.value("implant.neurostimulator.at_site") is True
     s = summary({**classic(), "safety": {"implants": [{"kind": "ocular_implant"}]}}, {})
     assert s.value("implant.metal.at_site") is True
+
+
+@pytest.mark.parametrize("safety", [
+    {"cochlear_implant": True, "implants": []},                                       # yes, but the list is empty
+    {"implanted_neurostimulator": False, "implants": [{"kind": "deep_brain_stimulator"}]},  # no, but one is listed
+])
+def test_a_screen_answer_the_implant_list_contradicts_is_unknown(safety):
+    group = "cochlear" if "cochlear_implant" in safety else "neurostimulator"
+    s = summary({**classic(), "safety": safety}, {})
+    assert s.value(f"implant.{group}.at_site") is None and "disagree" not in s.text(f"implant.{group}.text")
+    assert "but the implant list" in s.text(f"implant.{group}.text")

@@ -14,15 +14,17 @@ import pytest
 from api.cli import main
 from eligibility import InvalidPolicy, load_library
 from eligibility.checks import check_policy
+from eligibility.library import policy_files
 
-from .support import CLASSIC, copy_rules_base
+from .support import CLASSIC, copy_rules_base, shared_library
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 
-PAYERS = ("cms-lcd-l34998", "cms-lcd-l34522", "cms-lcd-l37086", "aetna-cpb-0469", "cigna-0383", "optum-bh-tms",
-          "bcbsa-mp-170", "centene-cp-bh-200")
-ALL = ("tms-clinical", *PAYERS)
+# Every policy of the rules folder, by its metadata: the configured defaults lead, the others follow by id.
+DEFAULTS = shared_library().default_policies
+ALL = (*DEFAULTS, *sorted(set(shared_library().policies) - set(DEFAULTS)))
+PAYERS = tuple(pid for pid in ALL if pid not in DEFAULTS)
 
 def evaluate(library, document, policies=ALL):
     document = {**copy.deepcopy(document), "policies": list(policies)}
@@ -36,11 +38,11 @@ def determinations(evaluation) -> dict[str, str]:
 # -- acceptance --------------------------------------------------------------------------------------
 
 
-def test_all_nine_policies_are_loaded(library):
-    assert set(ALL) <= set(library.policies)
+def test_every_policy_folder_is_loaded(library):
+    assert set(library.policies) == {path.parent.name for path in policy_files(RULES)}
 
 
-def test_the_classic_case_meets_all_nine_policies(library):
+def test_the_classic_case_meets_every_policy(library):
     got = determinations(evaluate(library, CLASSIC))
     assert got == {pid: "meets_criteria" for pid in ALL}
 
@@ -81,11 +83,26 @@ def test_every_payer_policy_has_at_least_12_cases_exercising_every_rule(library,
     assert report.ok, [f for c in report.cases for f in c.failures] + report.unexercised
 
 
-@pytest.mark.parametrize("policy_id", PAYERS)
-def test_every_payer_policy_carries_the_device_contraindications(library, policy_id):
-    kinds = {c.id: c.kind.value for c in library.policy(policy_id).criteria}
-    for criterion in ("no-intracranial-metal", "no-cochlear-implant", "no-implanted-neurostimulator"):
-        assert kinds.get(criterion) == "contraindication"
+@pytest.mark.parametrize("policy_id", ALL)
+def test_every_policy_carries_its_therapys_implant_contraindications(library, policy_id):
+    """Where a policy's therapy says an implant group at the treatment site contraindicates it, some
+    contraindication criterion of the policy reads that group (and never a bare guess from a boolean)."""
+    policy = library.policy(policy_id)
+    groups = [g for g in (policy.therapy.implants.groups if policy.therapy.implants else ())
+              if g.contraindicated_at_site]
+    read = {field for c in policy.criteria if c.kind.value == "contraindication"
+            for name in (n for leaf in c.leaves for n in leaf.rules)
+            for field in _fields(policy.ruleset[name])}
+    for group in groups:
+        assert f"implant.{group.name}.at_site" in read, group.name
+
+
+def _fields(node) -> set[str]:
+    if isinstance(node, dict):
+        return {k for k in node if not k.startswith("$")} | {f for v in node.values() for f in _fields(v)}
+    if isinstance(node, list):
+        return {f for v in node for f in _fields(v)}
+    return set()
 
 
 # -- bad files are refused at load, naming the file and the field -------------------------------------
@@ -163,8 +180,7 @@ def test_the_comparison_has_a_column_per_policy_and_marks_unconfirmed_numbers(ca
     main(["policies", "--markdown"])
     table = capsys.readouterr().out
     header = next(line for line in table.splitlines() if line.startswith("| Rule dimension"))
-    assert [cell.strip(" `") for cell in header.strip("|").split("|")][1:] == [
-        "tms-clinical", *sorted(PAYERS)]
+    assert [cell.strip(" `") for cell in header.strip("|").split("|")][1:] == list(ALL)
     session_row = next(line for line in table.splitlines() if "`session-limit`" in line)
     assert "At most 25 sessions for an initial course" in session_row
     assert "At most 30 sessions (six weeks of daily treatment), taper included †" in session_row

@@ -6,6 +6,7 @@ everything the submission says about it.
 """
 
 import copy
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -22,9 +23,10 @@ DRUGS = ["sertraline", "fluoxetine", "escitalopram", "venlafaxine", "duloxetine"
          "quetiapine", "notadrugamine"]
 CODES = ["F32.0", "F32.1", "F32.2", "F32.3", "F32.9", "F33.0", "F33.1", "F33.2", "F33.3", "F33.41", "F32.A",
          "F31.81", "F25.0", "F41.1", "G40.909"]
-SAFETY = ["intracranial_metal", "cochlear_implant", "implanted_neurostimulator", "cardiac_device", "seizure_history",
-          "neurological_condition", "active_suicidal_intent", "substance_use_past_90_days",
-          "ketamine_or_esketamine_current"]
+# The safety screen is what the loaded therapies declare (their metadata, not a list of TMS fields here).
+SAFETY = sorted({name for therapy in shared_library().therapies.values() for name in therapy.safety_fields})
+IMPLANT_KINDS = ["deep_brain_stimulator", "spinal_cord_stimulator", "other_neurostimulator", "cochlear_implant",
+                 "aneurysm_clip", "metal_fragment", "pacemaker"]
 OUTCOMES = ["no_response", "partial_response", "response", "remission", "intolerance", "ongoing", "unknown"]
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -95,7 +97,10 @@ def submission(draw):
             document[name] = value
     safety = draw(optional(st.fixed_dictionaries({}, optional={f: st.booleans() for f in SAFETY})))
     if safety is not None:
-        document["safety"] = safety
+        implants = draw(optional(st.lists(st.fixed_dictionaries(
+            {"kind": st.sampled_from(IMPLANT_KINDS)},
+            optional={"location": st.sampled_from(["head", "neck", "chest", "back", "limb"])}), max_size=2)))
+        document["safety"] = safety if implants is None else {**safety, "implants": implants}
     if draw(st.booleans()):
         document["request"] = {"kind": draw(st.sampled_from(["initial", "retreatment", "maintenance"])),
                                "protocol": draw(st.sampled_from(["rtms_10hz", "itbs", "deep_tms", "accelerated"])),
@@ -250,3 +255,26 @@ def test_forgetting_a_fact_never_reverses_a_verdict(document):
             was, is_now = result["determination"], now["determination"]
             assert not (was in POSITIVE and is_now in NEGATIVE or was in NEGATIVE and is_now in POSITIVE), (
                 f"{policy_id}: forgetting {what} turned {was} into {is_now}")
+
+
+IMPLANT_LISTS = [None, [], [{"kind": "deep_brain_stimulator"}], [{"kind": "spinal_cord_stimulator"}],
+                 [{"kind": "other_neurostimulator"}], [{"kind": "cochlear_implant"}], [{"kind": "aneurysm_clip"}],
+                 [{"kind": "metal_fragment"}], [{"kind": "metal_fragment", "location": "limb"}],
+                 [{"kind": "pacemaker"}], [{"kind": "other", "location": "neck"}]]
+
+
+@pytest.mark.parametrize("policy_id", sorted(shared_library().policies))
+def test_every_safety_screen_and_implant_list_is_decided(policy_id):
+    """Every combination of the implant booleans (yes, no, not screened) and an implant list (none given,
+    empty, one implant of each group, with or without a location) gets a decision: no rule set has a hole."""
+    library = shared_library()
+    therapy = library.policy(policy_id).therapy
+    booleans = [g.boolean for g in (therapy.implants.groups if therapy.implants else ())
+                if g.boolean and g.contraindicated_at_site]
+    for values in itertools.product([None, True, False], repeat=len(booleans)):
+        for implants in IMPLANT_LISTS if therapy.implants else [None]:
+            safety = {name: value for name, value in zip(booleans, values, strict=True) if value is not None}
+            if implants is not None:
+                safety["implants"] = implants
+            document = {"as_of": "2026-11-02", "patient": {}, "safety": safety, "policies": [policy_id]}
+            library.evaluate(library.load(document, today=AS_OF))  # an EngineError fails the test

@@ -422,7 +422,16 @@ def read_implants(sub: Submission, rules: ImplantRules, group: ImplantGroup) -> 
         described.append(f"{group.title} ({location or 'location not given'})")
     elif boolean is not None and group.boolean:
         pointers.append(f"/safety/{group.boolean}")
-    if True in readings:
+    # The screen's answer covers where its question asks (intracranial metal: the head; a neurostimulator:
+    # anywhere): a listed implant there contradicts a "no", and a complete list naming none contradicts a "yes".
+    denied = [i for i in items if group.boolean_location is None
+              or rules.location(i.kind, i.location) == group.boolean_location]
+    if (boolean is True and not items and safety.implants is not None) or (boolean is False and denied):
+        # which of the two is right is for the clinician to settle
+        described.append(f"the safety screen answers {'yes' if boolean else 'no'} for {group.title}, but the "
+                         f"implant list {'names none' if boolean else 'names one'}")
+        at_site = None
+    elif True in readings:
         at_site = True
     elif None in readings:
         at_site = None  # one of them may be within reach: its location is not known
