@@ -220,7 +220,10 @@ def test_every_course_write_is_audited_by_ids_without_clinical_content(app, clin
         ("course.create", "clinician", 201), ("course.session", "technician", 201),
         ("course.rating", "technician", 201), ("course.adverse_event", "technician", 201),
         ("course.read", "clinician", 200), ("course.end", "clinician", 200)]
-    everything = json.dumps(authorised(app, "admin").get("/v1/audit?limit=500").get_json())
+    rows = authorised(app, "admin").get("/v1/audit?limit=500").get_json()["items"]
+    # ids, hashes and times are random hex or today's clock: only the other columns could carry content
+    kept = [{k: v for k, v in row.items() if not k.endswith(("_id", "_hash", "hash", "_at", "seq"))} for row in rows]
+    everything = json.dumps(kept)
     for content in ("ref-secret-77", "2999", "qids", "syncope", "stopped_adverse_event", day(1)):
         assert content not in everything
     denied = authorised(app, "admin").get("/v1/audit?action=course.list&limit=10").get_json()["items"]
