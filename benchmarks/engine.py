@@ -11,7 +11,10 @@ mix round-robin for ``--seconds``; latency is the distribution of single evaluat
 further pass of the mix. The process is pinned to one CPU. The naive design of ``naive.py``
 runs the same mix in the same process as the reference, and must agree on every determination;
 so must the "decision only" row, the engine's own facts and rules without any explanation, which
-shows what the reasons, evidence and measures cost.
+shows what the reasons, evidence and measures cost, and the "plain Python" row of ``plain.py``, the
+same decision coded by hand with no durable-rules and no explanation. The ratios to plain Python and
+to the naive design are medians of 5 rounds that alternate the three, so that a neighbour's load
+on the shared machine falls on all of them alike.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import naive  # noqa: E402
+import plain  # noqa: E402
 import workload  # noqa: E402
 
 from eligibility import load_library  # noqa: E402
@@ -69,6 +73,32 @@ def measure(evaluate, items, seconds: float) -> dict:
     latencies.sort()
     return {"per_second": done / elapsed, "p50_us": latencies[len(latencies) // 2] / 1000,
             "p99_us": latencies[int(len(latencies) * 0.99)] / 1000, "mean_us": statistics.fmean(latencies) / 1000}
+
+
+def rate(evaluate, items, seconds: float) -> float:
+    """Evaluations per second over whole passes of ``items`` for at least ``seconds``."""
+    done, started = 0, time.perf_counter()
+    while True:
+        for item in items:
+            evaluate(item)
+        done += len(items)
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def alternating_ratios(engine, references: dict, items, seconds: float, rounds: int = 5) -> dict:
+    """The engine's time per evaluation over each reference's, median of ``rounds`` rounds in which the
+    engine and the references run one after the other (the order turning each round)."""
+    runners = {"engine": engine, **references}
+    ratios = {name: [] for name in references}
+    names = list(runners)
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        rates = {name: rate(runners[name], items, seconds) for name in order}
+        for name in references:
+            ratios[name].append(rates[name] / rates["engine"])
+    return {name: {"median": statistics.median(values), "rounds": values} for name, values in ratios.items()}
 
 
 def decision_only(library, policy_id: str):
@@ -184,19 +214,30 @@ def main() -> None:
     decide = decision_only(library, "tms-clinical")
     disagreements += sum(library.evaluate(s).results[0].determination != decide(s) for s in clinical)
     rows["decision only, unexplained (tms-clinical)"] = measure(decide, clinical, args.seconds)
-    ratio = rows["tms-clinical"]["per_second"] / rows["naive design (tms-clinical)"]["per_second"]
+    # The hand-coded decision decides as the current version does, the one Library.evaluate reads by default.
+    assert library.policy("tms-clinical").version == plain.POLICY_VERSION, "plain.py decides another version"
+    disagreements += sum(library.evaluate(s).results[0].determination != plain.evaluate(s) for s in clinical)
+    rows["plain Python, unexplained (tms-clinical)"] = measure(plain.evaluate, clinical, args.seconds)
+    ratios = alternating_ratios(library.evaluate, {"plain": plain.evaluate, "naive": reference.evaluate}, clinical,
+                                max(args.seconds / 3, 0.01))
+    ratio, ratio_plain = 1 / ratios["naive"]["median"], ratios["plain"]["median"]
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     if args.json:
         print(json.dumps({"machine": machine, "pinned": pinned, "mix": args.count, "rows": rows,
-                          "ratio_to_naive": ratio, "disagreements": disagreements}, indent=2))
+                          "ratio_to_naive": ratio, "ratio_to_plain": ratio_plain,
+                          "ratio_rounds": ratios, "disagreements": disagreements}, indent=2))
         return
     print(f"{machine}; {pinned}; mix of {args.count} submissions; {args.seconds:g} s per row")
     print(f"{'':42} {'evaluations/s':>14} {'p50 µs':>9} {'p99 µs':>9}")
     for name, row in rows.items():
         print(f"{name:42} {row['per_second']:14,.0f} {row['p50_us']:9.1f} {row['p99_us']:9.1f}")
-    print(f"tms-clinical vs the naive design: {ratio:.1f}x; determinations that disagree "
-          f"(naive or decision-only vs the engine): {disagreements}")
+    rounds = ", ".join(f"{v:.2f}" for v in ratios["plain"]["rounds"])
+    print(f"tms-clinical's time per evaluation vs plain Python: {ratio_plain:.2f}x (median of 5 alternating "
+          f"rounds: {rounds})")
+    rounds = ", ".join(f"{1 / v:.2f}" for v in ratios["naive"]["rounds"])
+    print(f"tms-clinical's speed vs the naive design: {ratio:.2f}x (median of 5 alternating rounds: {rounds})")
+    print(f"determinations that disagree with the engine (naive, decision-only, plain Python): {disagreements}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,33 @@ def test_engine_benchmark_references_agree_with_the_engine_on_every_determinatio
     report = json.loads(run.stdout)
     assert report["disagreements"] == 0
     rows = report["rows"]
-    assert {"tms-clinical", "naive design (tms-clinical)", "decision only, unexplained (tms-clinical)"} <= set(rows)
+    assert {"tms-clinical", "naive design (tms-clinical)", "decision only, unexplained (tms-clinical)",
+            "plain Python, unexplained (tms-clinical)"} <= set(rows)
+    assert report["ratio_to_plain"] > 0 and len(report["ratio_rounds"]["plain"]["rounds"]) == 5
     assert any(name.startswith("all ") for name in rows)
     for name, row in rows.items():
         assert row["per_second"] > 0 and 0 < row["p50_us"] <= row["p99_us"], name
+
+
+def test_plain_python_reference_decides_every_embedded_case_of_its_version_like_the_engine(library):
+    """The hand-coded decision agrees with the engine criterion by criterion on the policy's own cases, which
+    reach further than the benchmark mix (implant lists, scores between bandings, improvement percentages)."""
+    from datetime import date
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import plain
+
+    from eligibility.checks import case_submission
+
+    policy = library.policy("tms-clinical", plain.POLICY_VERSION)
+    assert policy.version == library.policy("tms-clinical").version  # the current version
+    compared = 0
+    for case in policy.cases:
+        document = case_submission(policy, case)
+        submission = library.load(document, today=date.fromisoformat(document["as_of"]))
+        result = library.evaluate(submission, versions={policy.id: policy.version}).result(policy.id)
+        criteria, contraindications = plain.statuses(submission)
+        assert {c.id: c.status for c in result.criteria} == {**criteria, **contraindications}, case["name"]
+        assert result.determination == plain.evaluate(submission), case["name"]
+        compared += 1
+    assert compared >= 25
