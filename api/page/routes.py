@@ -6,12 +6,14 @@ the same security headers, and every refusal an error page.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
 from services import evaluations, reviews, sessions
+from services.audit import cursor_seq
 from services.errors import DatabaseUnavailable, Forbidden, NotAuthenticated, NotFound, ServiceError
 
 from ..caller import caller
@@ -25,6 +27,7 @@ from .view_model import DETERMINATION_LABELS, REVIEW_LABELS, STATUS_LABELS, eval
 # The templates are the app's (api/templates/review/), found through the app's own template folder.
 bp = Blueprint("review_page", __name__, url_prefix="/review")
 
+ASCII_NUMBER = re.compile(r"[0-9]{1,9}")
 PAGE_ROLES = ("clinician", "technician")  # who may sign in; what each may open: api/page/courses.py
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
@@ -127,8 +130,7 @@ def queue():
     library = s.library
     policy = args.get("policy") if args.get("policy") in library.policies else None
     determination = args.get("determination") if args.get("determination") in DETERMINATIONS else None
-    cursor = args.get("cursor", "")
-    cursor = cursor if cursor.isdigit() and 0 < len(cursor) < 19 else None
+    cursor = args.get("cursor") if cursor_seq(args.get("cursor")) is not None else None
     limit = 25
     page = evaluations.queue(s.unit_of_work(), caller("page", success=200), limit=limit, cursor=cursor,
                              review_status=None if status == "all" else status, policy=policy,
@@ -156,7 +158,7 @@ def _evaluation_page(evaluation_id: str, status: int = 200, form: dict | None = 
 @bp.get("/evaluations/<evaluation_id>")
 def evaluation(evaluation_id: str):
     recorded = request.args.get("recorded")
-    notice = f"Review {recorded} recorded." if recorded and recorded.isdigit() else None
+    notice = f"Review {recorded} recorded." if recorded and ASCII_NUMBER.fullmatch(recorded) else None
     return _evaluation_page(evaluation_id, notice=notice)
 
 
@@ -167,7 +169,8 @@ def review(evaluation_id: str):
     document = {"decision": form["decision"] or None, "determination": form["determination"] or None,
                 "reason": form["reason"] or None}
     if form["amends"]:
-        document["amends"] = int(form["amends"]) if form["amends"].isdigit() else form["amends"]
+        # ASCII digits only ("²".isdigit() is true); a number out of range is the schema's to refuse (422)
+        document["amends"] = int(form["amends"]) if ASCII_NUMBER.fullmatch(form["amends"]) else form["amends"]
     s = state()
     try:
         request_ = load_request({k: v for k, v in document.items() if v is not None or k == "decision"})
