@@ -138,7 +138,7 @@ def evidence_tables(submission: dict, pointers: list[str]) -> list[dict]:
         tokens = _token(pointer)
         value = resolve(submission, pointer)
         row = tokens[1] if len(tokens) == 2 else ""
-        if tokens[0] in COLUMNS and row.isascii() and row.isdigit() and isinstance(value, dict):
+        if len(tokens) == 2 and tokens[0] in COLUMNS and row.isascii() and row.isdigit() and isinstance(value, dict):
             heading, columns = COLUMNS[tokens[0]]
             table = tables.setdefault(tokens[0], {"heading": heading, "columns": ["#"] + [c[0] for c in columns],
                                                   "rows": []})
