@@ -21,7 +21,17 @@ from ..constants import DETERMINATIONS, NO_STORE, REVIEW_STATUSES
 from ..errors import Problem, problem_for
 from ..reviews import load_request
 from ..state import state
-from .session import SIGN_IN_COOKIE, check_csrf, cookie_name, delete_session_cookie, idle, load_session, set_cookie
+from .session import (
+    check_csrf,
+    cookie_name,
+    delete_cookie,
+    delete_session_cookie,
+    idle,
+    lifetime,
+    load_session,
+    set_cookie,
+    sign_in_cookie_name,
+)
 from .view_model import DETERMINATION_LABELS, REVIEW_LABELS, STATUS_LABELS, evaluation_model, safe_url
 
 # The templates are the app's (api/templates/review/), found through the app's own template folder.
@@ -90,24 +100,25 @@ def sign_in(error: str | None = None, status: int = 200):
         return redirect(url_for("review_page.queue"), 303)
     token = secrets.token_urlsafe(32)
     response = _page("sign_in.html", status, sign_in_csrf=token, error=error)
-    set_cookie(response, SIGN_IN_COOKIE, token, max_age=3600)
+    set_cookie(response, sign_in_cookie_name(), token, max_age=3600)
     return response
 
 
 @bp.post("/sign-in")
 def sign_in_post():
-    check_csrf(request.cookies.get(SIGN_IN_COOKIE))
+    check_csrf(request.cookies.get(sign_in_cookie_name()))
     s = state()
     try:
         started = sessions.start_session(s.unit_of_work(), request.form.get("key", "").strip(),
-                                         caller("page", denied=403), idle=idle(), clock=s.clock, roles=PAGE_ROLES)
+                                         caller("page", denied=403), idle=idle(), lifetime=lifetime(), clock=s.clock,
+                                         roles=PAGE_ROLES)
     except NotAuthenticated:
         return sign_in("That key is unknown or revoked.", 401)
     except Forbidden as exc:
         return sign_in(f"This page is for clinician and technician keys; that key's role is {exc.role}.", 403)
     response = redirect(url_for("review_page.queue"), 303)
     set_cookie(response, cookie_name(), started.token)
-    response.delete_cookie(SIGN_IN_COOKIE, path="/")
+    delete_cookie(response, sign_in_cookie_name())
     return response
 
 

@@ -44,3 +44,53 @@ def test_the_review_form_refuses_an_amends_that_is_not_a_number_with_a_422(app, 
                           data={"decision": "accept", "amends": amends, "csrf_token": csrf(page)})
     assert answer.status_code == 422 and answer.mimetype == "text/html"
     assert browser.get(f"/review/evaluations/{evaluation_id}?recorded=²").status_code == 200
+
+
+# -- session and header defaults -------------------------------------------------------------------------
+
+def _set_cookies(response) -> list[str]:
+    return response.headers.getlist("Set-Cookie")
+
+
+def test_cookies_are_secure_and_host_prefixed_by_default_except_on_loopback_http(app):
+    public = app.test_client()
+    page = public.get("/review/sign-in", base_url="http://tms.example.org")
+    sign_in_cookie = _set_cookies(page)[0]
+    assert sign_in_cookie.startswith("__Host-tms_review_sign_in=") and "Secure" in sign_in_cookie
+    key = issue_key(app, "clinician")
+    signed_in = public.post("/review/sign-in", data={"key": key, "csrf_token": csrf(page)},
+                            base_url="http://tms.example.org")
+    assert signed_in.status_code == 303
+    cookies = _set_cookies(signed_in)
+    session = next(c for c in cookies if c.startswith("__Host-tms_review="))
+    assert "Secure" in session and "HttpOnly" in session and "SameSite=Strict" in session and "Path=/" in session
+    assert all(c.startswith("__Host-") for c in cookies)
+    for base in ("http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"):
+        local = app.test_client().get("/review/sign-in", base_url=base)
+        assert _set_cookies(local)[0].startswith("tms_review_sign_in=") and "Secure" not in _set_cookies(local)[0]
+    over_tls = app.test_client().get("/review/sign-in", base_url="https://127.0.0.1:8000")
+    assert _set_cookies(over_tls)[0].startswith("__Host-tms_review_sign_in=")
+
+
+def test_secure_cookies_can_be_turned_off_explicitly(make_app):
+    app = make_app(SECURE_COOKIES=False)
+    page = app.test_client().get("/review/sign-in", base_url="http://tms.example.org")
+    assert _set_cookies(page)[0].startswith("tms_review_sign_in=") and "Secure" not in _set_cookies(page)[0]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/v1/evaluations", "/nowhere", "/openapi.json", "/review/sign-in",
+                                  "/docs"])
+def test_every_response_says_nosniff_and_hsts_only_over_tls(app, path):
+    plain = app.test_client().get(path)
+    assert plain.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in plain.headers
+    over_tls = app.test_client().get(path, base_url="https://tms.example.org")
+    assert over_tls.headers["X-Content-Type-Options"] == "nosniff"
+    assert over_tls.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_the_sqlite_busy_timeout_is_well_below_the_worker_timeout():
+    from api.config import defaults, serve_settings
+
+    assert defaults()["SQLITE_BUSY_TIMEOUT"] * 3 <= serve_settings({})["TIMEOUT"]
+    assert defaults()["SESSION_LIFETIME_HOURS"] == 12
