@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import assert_problem, example, issue_key, post
@@ -94,3 +96,25 @@ def test_the_sqlite_busy_timeout_is_well_below_the_worker_timeout():
 
     assert defaults()["SQLITE_BUSY_TIMEOUT"] * 3 <= serve_settings({})["TIMEOUT"]
     assert defaults()["SESSION_LIFETIME_HOURS"] == 12
+
+
+# -- first-run keys stay out of the log ------------------------------------------------------------------
+
+def test_the_docker_image_never_makes_first_run_keys():
+    from pathlib import Path
+
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+    cmd = [line for line in dockerfile.splitlines() if line.startswith("CMD ")]
+    assert cmd == ['CMD ["tms-eligibility", "serve", "--no-initial-keys"]']
+
+
+def test_first_run_keys_go_to_a_private_file_kept_across_restarts(app, tmp_path):
+    from api.cli.service import first_run_keys
+
+    state = app.extensions["tms-eligibility"]
+    written = first_run_keys(state, tmp_path / "data", "http://127.0.0.1:8000")
+    assert written == tmp_path / "data" / "first-run-keys.txt" and written.stat().st_mode & 0o777 == 0o600
+    text = written.read_text()
+    assert len(re.findall(r"tms_[A-Za-z0-9_-]{43}", text)) == 3
+    assert first_run_keys(state, tmp_path / "data", "http://127.0.0.1:8000") is None
+    assert written.read_text() == text and sorted(p.name for p in written.parent.iterdir()) == [written.name]
