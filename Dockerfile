@@ -33,5 +33,7 @@ VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('TMS_PORT', '8000') + '/healthz', timeout=2)"]
-# Migrates the database, then replaces itself with gunicorn (api/gunicorn_conf.py), which gets the signals.
-CMD ["tms-eligibility", "serve"]
+# Migrates the database, then replaces itself with the HTTP server, which gets the signals. It never makes
+# first-run keys (they would sit in /data for anyone with the volume): make keys with
+# `docker compose exec app tms-eligibility keys create --role ... --name ...`.
+CMD ["tms-eligibility", "serve", "--no-initial-keys"]

@@ -18,7 +18,7 @@ import storage
 from services.documents import dumps
 from storage import migrate
 
-from . import access, audit, courses, docs, evaluations, health, keys, logs, openapi, page, policies, reviews
+from . import access, audit, courses, docs, evaluations, headers, health, keys, logs, openapi, page, policies, reviews
 from . import config as settings
 from .body import refuse_nul_in_url
 from .errors import register_error_handlers
@@ -43,6 +43,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     database = storage.Database(storage.create_engine(url, app.config["SQLITE_BUSY_TIMEOUT"]))
     state = app.extensions[EXTENSION] = AppState(library, database.unit_of_work, migrate.head(), database)
 
+    headers.init_app(app)  # first: its after_request runs last, on every response
     logs.init_app(app)
     app.before_request(refuse_nul_in_url)  # after logs (a problem carries the request id), before any lookup
     access.init_app(app)  # after logs: a refusal carries the request id

@@ -33,6 +33,11 @@ def _flag(text: str) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
+def _secure(text: str) -> bool | str:
+    """``auto``, or a flag."""
+    return "auto" if text.strip().lower() == "auto" else _flag(text)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -55,13 +60,16 @@ SETTINGS = (
             "Largest accepted request body in bytes; larger bodies get 413."),
     Setting("LOG_LEVEL", "TMS_LOG_LEVEL", "INFO", str.upper,
             "Level of the JSON-lines log on standard error (`DEBUG`, `INFO`, `WARNING`, `ERROR`)."),
-    Setting("SQLITE_BUSY_TIMEOUT", "TMS_SQLITE_BUSY_TIMEOUT", 30, float,
-            "Seconds a SQLite writer waits for the write lock before the request fails with 503."),
-    Setting("SECURE_COOKIES", "TMS_SECURE_COOKIES", False, _flag,
-            "`1` when the service is reached over HTTPS: the review page's cookies get `Secure` (and the "
-            "`__Host-` name)."),
+    Setting("SQLITE_BUSY_TIMEOUT", "TMS_SQLITE_BUSY_TIMEOUT", 5, float,
+            "Seconds a SQLite writer waits for the write lock before the request fails with 503 (well below "
+            "`TMS_TIMEOUT`, so a long lock ends in a 503, not a killed worker)."),
+    Setting("SECURE_COOKIES", "TMS_SECURE_COOKIES", "auto", _secure,
+            "`auto`: the review page's cookies get `Secure` and the `__Host-` name unless the page is reached "
+            "over plain HTTP at a loopback address (`127.0.0.1`, `localhost`); `1`: always; `0`: never."),
     Setting("SESSION_IDLE_MINUTES", "TMS_SESSION_IDLE_MINUTES", 30, _positive_int,
             "Minutes without use after which a review-page session ends (automatic logoff)."),
+    Setting("SESSION_LIFETIME_HOURS", "TMS_SESSION_LIFETIME_HOURS", 12, _positive_int,
+            "Hours after sign-in at which a review-page session ends however busy it is (absolute lifetime)."),
 )
 
 # Serving settings are read by the gunicorn configuration (``api/gunicorn_conf.py``), not by the app.

@@ -19,6 +19,7 @@ recording them would let anyone fill the table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,19 @@ class Caller:
                           request_id=self.request_id, status=self.statuses.get(outcome), **ids)
 
 
+LARGEST_SEQ = 2**63 - 1  # a signed 64-bit integer: the largest row number either database can hold
+_CURSOR = re.compile(r"[1-9][0-9]{0,18}")  # ASCII digits only: str.isdigit would also take "²"
+
+
+def cursor_seq(cursor: str | None) -> int | None:
+    """The row number a cursor stands for, or ``None`` when it is not one this API hands out (ASCII digits,
+    1 to 2**63 - 1)."""
+    if cursor is None or not _CURSOR.fullmatch(cursor):
+        return None
+    seq = int(cursor)
+    return seq if seq <= LARGEST_SEQ else None
+
+
 def page_of(rows: list, limit: int, seq: Callable) -> Page:
     """Split ``rows``, read with ``limit + 1``, into the page and the next page's cursor (``None`` on the last
     page); ``seq`` gives a row's position, the cursor."""
@@ -68,7 +82,7 @@ def read_audit(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | Non
                course_id: str | None = None, clock: Clock = utc_now) -> Page[AuditEvent]:
     """A page of the trail, newest first, filtered by column; the reading is recorded after it."""
     with uow:
-        rows = uow.audit.page(limit=limit + 1, before_seq=int(cursor) if cursor else None,
+        rows = uow.audit.page(limit=limit + 1, before_seq=cursor_seq(cursor),
                               evaluation_id=evaluation_id, actor_key_id=actor_key_id, action=action,
                               course_id=course_id)
         uow.audit.add(caller.event("audit.read", "success", clock()))

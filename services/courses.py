@@ -30,7 +30,7 @@ from eligibility.courses import (
     next_submission,
 )
 
-from .audit import Caller, page_of
+from .audit import Caller, cursor_seq, page_of
 from .clock import Clock, to_second, utc_now
 from .course_records import CourseRecord, Entry
 from .documents import dumps
@@ -202,7 +202,7 @@ def list_courses(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | N
     Alerts are computed from each course's records as it is read, never stored, so a filter on them reads
     courses a batch at a time until the page is full.
     """
-    before = int(cursor) if cursor else None
+    before = cursor_seq(cursor)
     with uow:
         found: list[CourseRecord] = []
         while len(found) <= limit:

@@ -13,7 +13,7 @@ from datetime import datetime
 from eligibility import Library
 from eligibility.results import Warning
 
-from .audit import Caller, page_of
+from .audit import Caller, cursor_seq, page_of
 from .clock import Clock, to_second, utc_now, wire_time
 from .documents import answer, dumps, evaluation_document
 from .errors import IdempotencyKeyReused, NotFound, WriteConflict
@@ -145,7 +145,7 @@ def queue(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = N
     """The review queue: evaluations newest first, a page at a time, filtered by review status, policy and
     determination; the listing is audited."""
     with uow:
-        items = uow.evaluations.queue(limit=limit + 1, before_seq=int(cursor) if cursor else None,
+        items = uow.evaluations.queue(limit=limit + 1, before_seq=cursor_seq(cursor),
                                       review_status=review_status, policy=policy, determination=determination)
         uow.audit.add(caller.event("evaluation.list", "success", clock()))
         uow.commit()

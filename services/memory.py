@@ -249,7 +249,8 @@ class _Sessions(_Repository, Sessions):
         session = data.sessions.get(token_hash)
         if session is None or session.expires_at <= now or data.keys[session.key_id].record.revoked_at is not None:
             return None
-        return SessionRecord(self._principal(session.key_id), session.csrf_token, session.expires_at)
+        return SessionRecord(self._principal(session.key_id), session.csrf_token, session.expires_at,
+                             session.created_at)
 
     def extend(self, token_hash: str, expires_at: datetime) -> None:
         session = self._uow.data().sessions.get(token_hash)

@@ -161,6 +161,7 @@ class SessionRecord:
     principal: Principal
     csrf_token: str
     expires_at: datetime
+    created_at: datetime  # sign-in: the session ends at the latest ``lifetime`` after it, used or not
 
 
 # -- the audit trail ---------------------------------------------------------------------------------------

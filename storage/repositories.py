@@ -195,11 +195,11 @@ class SqlSessions(_Repository, Sessions):
     def live(self, token_hash: str, now: datetime) -> SessionRecord | None:
         """One lookup by primary key, joined to an unrevoked key."""
         s, k = web_sessions.c, api_keys.c
-        row = self._execute(sa.select(k.id, k.role, k.name, s.csrf_token, s.expires_at)
+        row = self._execute(sa.select(k.id, k.role, k.name, s.csrf_token, s.expires_at, s.created_at)
                             .join_from(web_sessions, api_keys, s.key_id == k.id)
                             .where(s.token_hash == token_hash, s.expires_at > now, k.revoked_at.is_(None))).first()
         return None if row is None else SessionRecord(Principal(row.id, row.role, row.name), row.csrf_token,
-                                                      _utc(row.expires_at))
+                                                      _utc(row.expires_at), _utc(row.created_at))
 
     def extend(self, token_hash: str, expires_at: datetime) -> None:
         self._execute(web_sessions.update().where(web_sessions.c.token_hash == token_hash)

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import sys
+from pathlib import Path
 
 from services import audit, keys
 from services.audit import Caller
@@ -23,11 +24,15 @@ from ..constants import EXIT_FAILURE, EXIT_OK, ROLES
 CLI = Caller(channel="cli")
 
 
-def _state(args):
-    """The state of the app ``serve`` would run: its policies checked, its database connected."""
+def _app(args):
+    """The app ``serve`` would run: its policies checked, its database connected."""
     from .. import create_app
 
-    return create_app({"RULES_DIR": args.rules_dir} if args.rules_dir else None).extensions["tms-eligibility"]
+    return create_app({"RULES_DIR": args.rules_dir} if args.rules_dir else None)
+
+
+def _state(args):
+    return _app(args).extensions["tms-eligibility"]
 
 
 def _revision(state) -> str | None:
@@ -35,25 +40,51 @@ def _revision(state) -> str | None:
         return uow.revision()
 
 
-def first_run_keys(state, base_url: str) -> str | None:
-    """On a database that has never had an API key: one key per role, and the text that shows them once."""
-    made = keys.first_run_keys(state.unit_of_work(), CLI)
+FIRST_RUN_KEYS_FILE = "first-run-keys.txt"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner alone (mode 0600 from the start, never wider)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT: set it
+        out.write(text)
+
+
+def first_run_keys(state, folder: Path, base_url: str) -> Path | None:
+    """On a database that has never had an API key: one key per role, written to a file only its owner can
+    read in ``folder`` (the data directory); the file's path, or ``None`` when no key was made.
+
+    The keys never go to standard error: that is the log stream, which a container keeps and ships.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path, draft = folder / FIRST_RUN_KEYS_FILE, folder / f".{FIRST_RUN_KEYS_FILE}.{os.getpid()}"
+    _write_private(draft, "")  # before the keys exist: a folder that cannot take the file makes none
+    try:
+        made = keys.first_run_keys(state.unit_of_work(), CLI)
+    except BaseException:
+        draft.unlink()
+        raise
     if not made:
+        draft.unlink()
         return None
-    lines = ["", "No API key existed, so these local keys were made, one per role. They are shown only now:",
-             "copy them. Send one as 'Authorization: Bearer <key>'; list them with 'tms-eligibility keys list',",
+    lines = ["No API key existed, so these local keys were made, one per role. Copy them, then delete this file.",
+             "Send one as 'Authorization: Bearer <key>'; list them with 'tms-eligibility keys list',",
              "revoke one with 'tms-eligibility keys revoke ID'.", ""]
     for new in made:
         lines.append(f"  {new.record.role:<9}  id {new.record.id}  {new.key}")
     lines += ["", f"The review page is {base_url}/review/ (sign in with the clinician key).", ""]
-    return "\n".join(lines)
+    _write_private(draft, "\n".join(lines))
+    os.replace(draft, path)
+    return path
 
 
 def cmd_serve(args) -> int:
     """Check the policies, migrate the database, make first-run keys, then become gunicorn (same pid)."""
     from ..config import serve_settings
 
-    state = _state(args)
+    app = _app(args)
+    state = app.extensions["tms-eligibility"]
     engine = state.database.engine
     if not args.no_migrate:
         migrate.upgrade(engine)
@@ -62,9 +93,11 @@ def cmd_serve(args) -> int:
     if not args.no_initial_keys and _revision(state) == migrate.head():
         served = serve_settings()
         host, port = args.host or served["HOST"], args.port or served["PORT"]
-        shown = first_run_keys(state, f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")
-        if shown:
-            print(shown, file=sys.stderr, flush=True)
+        written = first_run_keys(state, Path(app.instance_path),
+                                 f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}")
+        if written:
+            print(f"No API key existed: one local key per role was made and written to {written} (readable by "
+                  "its owner alone); copy them from there, then delete the file.", file=sys.stderr, flush=True)
     engine.dispose()
     for setting in SERVE_SETTINGS:
         value = getattr(args, setting.key.lower())
@@ -177,7 +210,8 @@ def add_commands(sub) -> None:
                        help=f"{setting.doc} (default: ${setting.env} or {setting.default})")
     p.add_argument("--no-migrate", action="store_true", help="do not upgrade the database first")
     p.add_argument("--no-initial-keys", action="store_true",
-                   help="do not make (and print) one key per role when the database has never had a key")
+                   help="do not make one key per role (written to first-run-keys.txt in the instance folder, "
+                        "mode 0600) when the database has never had a key")
     p.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database migrations ($DATABASE_URL, default: SQLite in the instance folder)")

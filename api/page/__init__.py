@@ -5,7 +5,7 @@ Sign in with a clinician key (a technician's opens courses only); the page keeps
 the session's CSRF token.
 Every page request is one lookup of that session joined to an unrevoked key, so revoking the key or
 signing out ends it at once. The cookie is ``HttpOnly`` and ``SameSite=Strict`` (and ``Secure``,
-named ``__Host-…``, when ``TMS_SECURE_COOKIES`` is on); every form carries a CSRF token (before
+named ``__Host-…``, except over plain HTTP at a loopback address); every form carries a CSRF token (before
 sign-in, a double-submit cookie). The session slides: it ends after ``TMS_SESSION_IDLE_MINUTES``
 without use. Pages are plain HTML and CSS from the app itself, no script; the CSP allows nothing else.
 

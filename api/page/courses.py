@@ -27,6 +27,7 @@ from eligibility.courses import (
     CourseEnd,
 )
 from services import audit, courses
+from services.audit import cursor_seq
 from services.courses import CourseConflict, NextRequest
 from services.errors import ServiceError
 
@@ -89,8 +90,7 @@ def course_list():
     status = status if status in ("active", "ended", "all") else "active"
     alert = args.get("alert") if args.get("alert") in (*ALERT_CODES, "any") else None
     evaluation = args.get("evaluation") if COURSE_ID.fullmatch(args.get("evaluation", "")) else None
-    cursor = args.get("cursor", "")
-    cursor = cursor if cursor.isdigit() and 0 < len(cursor) < 19 else None
+    cursor = args.get("cursor") if cursor_seq(args.get("cursor")) is not None else None
     s = state()
     page = courses.list_courses(s.unit_of_work(), caller("page", success=200), limit=25, cursor=cursor,
                                 status=None if status == "all" else status, alert=alert, evaluation_id=evaluation,

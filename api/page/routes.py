@@ -6,12 +6,14 @@ the same security headers, and every refusal an error page.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
 from services import evaluations, reviews, sessions
+from services.audit import cursor_seq
 from services.errors import DatabaseUnavailable, Forbidden, NotAuthenticated, NotFound, ServiceError
 
 from ..caller import caller
@@ -19,12 +21,23 @@ from ..constants import DETERMINATIONS, NO_STORE, REVIEW_STATUSES
 from ..errors import Problem, problem_for
 from ..reviews import load_request
 from ..state import state
-from .session import SIGN_IN_COOKIE, check_csrf, cookie_name, delete_session_cookie, idle, load_session, set_cookie
+from .session import (
+    check_csrf,
+    cookie_name,
+    delete_cookie,
+    delete_session_cookie,
+    idle,
+    lifetime,
+    load_session,
+    set_cookie,
+    sign_in_cookie_name,
+)
 from .view_model import DETERMINATION_LABELS, REVIEW_LABELS, STATUS_LABELS, evaluation_model, safe_url
 
 # The templates are the app's (api/templates/review/), found through the app's own template folder.
 bp = Blueprint("review_page", __name__, url_prefix="/review")
 
+ASCII_NUMBER = re.compile(r"[0-9]{1,9}")
 PAGE_ROLES = ("clinician", "technician")  # who may sign in; what each may open: api/page/courses.py
 PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             "base-uri 'none'")
@@ -87,24 +100,25 @@ def sign_in(error: str | None = None, status: int = 200):
         return redirect(url_for("review_page.queue"), 303)
     token = secrets.token_urlsafe(32)
     response = _page("sign_in.html", status, sign_in_csrf=token, error=error)
-    set_cookie(response, SIGN_IN_COOKIE, token, max_age=3600)
+    set_cookie(response, sign_in_cookie_name(), token, max_age=3600)
     return response
 
 
 @bp.post("/sign-in")
 def sign_in_post():
-    check_csrf(request.cookies.get(SIGN_IN_COOKIE))
+    check_csrf(request.cookies.get(sign_in_cookie_name()))
     s = state()
     try:
         started = sessions.start_session(s.unit_of_work(), request.form.get("key", "").strip(),
-                                         caller("page", denied=403), idle=idle(), clock=s.clock, roles=PAGE_ROLES)
+                                         caller("page", denied=403), idle=idle(), lifetime=lifetime(), clock=s.clock,
+                                         roles=PAGE_ROLES)
     except NotAuthenticated:
         return sign_in("That key is unknown or revoked.", 401)
     except Forbidden as exc:
         return sign_in(f"This page is for clinician and technician keys; that key's role is {exc.role}.", 403)
     response = redirect(url_for("review_page.queue"), 303)
     set_cookie(response, cookie_name(), started.token)
-    response.delete_cookie(SIGN_IN_COOKIE, path="/")
+    delete_cookie(response, sign_in_cookie_name())
     return response
 
 
@@ -127,8 +141,7 @@ def queue():
     library = s.library
     policy = args.get("policy") if args.get("policy") in library.policies else None
     determination = args.get("determination") if args.get("determination") in DETERMINATIONS else None
-    cursor = args.get("cursor", "")
-    cursor = cursor if cursor.isdigit() and 0 < len(cursor) < 19 else None
+    cursor = args.get("cursor") if cursor_seq(args.get("cursor")) is not None else None
     limit = 25
     page = evaluations.queue(s.unit_of_work(), caller("page", success=200), limit=limit, cursor=cursor,
                              review_status=None if status == "all" else status, policy=policy,
@@ -156,7 +169,7 @@ def _evaluation_page(evaluation_id: str, status: int = 200, form: dict | None = 
 @bp.get("/evaluations/<evaluation_id>")
 def evaluation(evaluation_id: str):
     recorded = request.args.get("recorded")
-    notice = f"Review {recorded} recorded." if recorded and recorded.isdigit() else None
+    notice = f"Review {recorded} recorded." if recorded and ASCII_NUMBER.fullmatch(recorded) else None
     return _evaluation_page(evaluation_id, notice=notice)
 
 
@@ -167,7 +180,8 @@ def review(evaluation_id: str):
     document = {"decision": form["decision"] or None, "determination": form["determination"] or None,
                 "reason": form["reason"] or None}
     if form["amends"]:
-        document["amends"] = int(form["amends"]) if form["amends"].isdigit() else form["amends"]
+        # ASCII digits only ("²".isdigit() is true); a number out of range is the schema's to refuse (422)
+        document["amends"] = int(form["amends"]) if ASCII_NUMBER.fullmatch(form["amends"]) else form["amends"]
     s = state()
     try:
         request_ = load_request({k: v for k, v in document.items() if v is not None or k == "decision"})

@@ -97,7 +97,7 @@ def resolve(document, pointer: str):
     for token in _token(pointer):
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        elif isinstance(node, list) and token.isascii() and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
             return _ABSENT
@@ -108,7 +108,7 @@ def field_label(pointer: str) -> str:
     """``/current_episode/severity`` as "Current episode › severity"; list items numbered from 1."""
     parts = []
     for token in _token(pointer):
-        if token.isdigit():
+        if token.isascii() and token.isdigit():
             parts[-1] = f"{parts[-1]} {int(token) + 1}"
         else:
             parts.append(FIELD_LABELS.get(token, token.replace("_", " ")))
@@ -137,7 +137,8 @@ def evidence_tables(submission: dict, pointers: list[str]) -> list[dict]:
     for pointer in pointers:
         tokens = _token(pointer)
         value = resolve(submission, pointer)
-        if len(tokens) == 2 and tokens[0] in COLUMNS and tokens[1].isdigit() and isinstance(value, dict):
+        row = tokens[1] if len(tokens) == 2 else ""
+        if len(tokens) == 2 and tokens[0] in COLUMNS and row.isascii() and row.isdigit() and isinstance(value, dict):
             heading, columns = COLUMNS[tokens[0]]
             table = tables.setdefault(tokens[0], {"heading": heading, "columns": ["#"] + [c[0] for c in columns],
                                                   "rows": []})

@@ -319,6 +319,17 @@ def serving(database: str, folder: Path, log_name: str = "server.log"):
         log.close()
 
 
+ANY_KEY = re.compile(r"tms_[A-Za-z0-9_-]{43}")
+
+
 def first_run_keys(log: Path) -> dict[str, str]:
-    """The keys ``serve`` printed on its first start: {role: "Bearer <key>"}."""
-    return {role: f"Bearer {key}" for role, _, key in FIRST_RUN_KEY.findall(log.read_text())}
+    """The keys ``serve`` made on its first start, {role: "Bearer <key>"}, from the file whose path it printed
+    in ``log`` (which must hold no key itself); ``{}`` when it printed none."""
+    text = log.read_text()
+    assert not ANY_KEY.search(text), "a key reached the log"
+    written = re.search(r"written to (\S+first-run-keys\.txt)", text)
+    if written is None:
+        return {}
+    path = Path(written.group(1))
+    assert path.stat().st_mode & 0o777 == 0o600
+    return {role: f"Bearer {key}" for role, _, key in FIRST_RUN_KEY.findall(path.read_text())}

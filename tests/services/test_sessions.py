@@ -71,3 +71,24 @@ def test_a_key_of_another_role_is_refused_and_the_attempt_audited(uow, clock):
 def test_no_cookie_or_an_overlong_one_costs_no_lookup(uow, store, token):
     store.available = False  # any lookup would raise
     assert sessions.resume_session(uow, token, idle=IDLE) is None
+
+
+def test_a_busy_session_still_ends_at_its_absolute_lifetime(uow, clock):
+    made = keys.create_key(uow, "Dr Busy", "clinician", Caller(), clock=clock)
+    signed_in = clock()
+    started = sessions.start_session(uow, made.key, PAGE, idle=IDLE, clock=clock, lifetime=timedelta(hours=12))
+    for _ in range(71):  # used every 10 minutes, never idle: 11 h 50 min
+        clock.advance(minutes=10)
+        found = sessions.resume_session(uow, started.token, idle=IDLE, clock=clock, lifetime=timedelta(hours=12))
+        assert found is not None and found.expires_at <= signed_in + timedelta(hours=12)
+    clock.advance(minutes=10)
+    assert sessions.resume_session(uow, started.token, idle=IDLE, clock=clock, lifetime=timedelta(hours=12)) is None
+
+
+def test_a_lifetime_shorter_than_the_idle_time_bounds_the_first_expiry(uow, clock):
+    made = keys.create_key(uow, "Dr Short", "clinician", Caller(), clock=clock)
+    started = sessions.start_session(uow, made.key, PAGE, idle=IDLE, clock=clock, lifetime=timedelta(minutes=5))
+    assert started.expires_at == clock() + timedelta(minutes=5)
+    clock.advance(minutes=5)
+    assert sessions.resume_session(uow, started.token, idle=IDLE, clock=clock,
+                                   lifetime=timedelta(minutes=5)) is None
