@@ -24,11 +24,10 @@ from typing import Any
 
 from .codes import normalise_icd10cm
 from .facts import Context, Summary
-from .facts.levers import Edit, Step, holds
+from .facts.levers import REQUESTED, STATED, Edit, Step, holds, requested_fact, safety_fact, scale, stated_fact
 from .facts.levers import count as count_lever
 from .facts.levers import diagnoses as diagnoses_lever
 from .facts.levers import implants as implants_lever
-from .facts.levers import requested_fact, safety_fact, scale, stated_fact, REQUESTED, STATED
 from .model import Diagnosis, MedicationTrial, PsychotherapyTrial, Scale, Submission
 
 __all__ = ["Change", "Edit", "apply_edits", "to_meet"]
@@ -139,18 +138,18 @@ def _steps(ctx: Context, group: str, atoms: dict, values: dict) -> list[Step] | 
 
 def _candidate(ctx: Context, alternative, values: dict) -> list[Step] | None:
     """The steps that would make one alternative hold (none needed: ``[]``), or ``None``."""
-    groups: dict[str, dict[str, list]] = {}
+    groups: list[str] = []  # the fact groups with a comparison that does not hold yet
     for op, field, operand in alternative:
         operand = _operand(operand, values)
-        if isinstance(alternative, list) and operand is None and op not in ("$ex", "$nex"):
-            return None
-        if holds(op, values.get(field), operand):
-            continue
-        groups.setdefault(_group(field, ctx.spec.counts), {}).setdefault(field, [])
+        if operand is None and op not in ("$ex", "$nex"):
+            return None  # compared with a fact not known: nothing to aim at
+        group = _group(field, ctx.spec.counts)
+        if not holds(op, values.get(field), operand) and group not in groups:
+            groups.append(group)
     if not groups:
         return []
     steps: list[Step] = []
-    for group, fields in groups.items():
+    for group in groups:
         atoms = {}
         for op, field, operand in alternative:  # every comparison of the group, held or not
             if _group(field, ctx.spec.counts) == group:

@@ -1,4 +1,5 @@
-"""``to_meet``: every suggested change, applied to the submission and evaluated again, makes its criterion met.
+"""``to_meet``: every suggested change, applied to the submission and evaluated again, makes its criterion met
+and no criterion that was met not met.
 
 Run over every policy version's own cases: for each criterion that is not met (or unknown) and each change
 in its ``to_meet``, the change's edits are applied to the case's submission document (through
@@ -53,14 +54,19 @@ def test_each_suggested_change_makes_its_criterion_met(library, policy_id, versi
                 assert {e["path"].removesuffix("/-") for e in wire["edits"]} == set(wire["pointers"])
                 changed = apply_edits(document, wire["edits"])
                 try:
-                    after = _evaluate(library, policy, changed).criterion(criterion.id)
+                    again = _evaluate(library, policy, changed)
                 except EligibilityError as exc:
                     failures.append(f"{case['name']}/{criterion.id}: {change.text!r} is refused: {exc}")
                     continue
                 applied += 1
+                after = again.criterion(criterion.id)
                 if after.status != "met":
                     failures.append(f"{case['name']}/{criterion.id}: {change.text!r} leaves it {after.status}: "
                                     f"{after.reason}")
+                # and no change undoes another criterion: what was met stays met or becomes a question
+                for before, now in zip(result.criteria, again.criteria, strict=True):
+                    if before.status == "met" and now.status == "not_met":
+                        failures.append(f"{case['name']}/{criterion.id}: {change.text!r} makes {now.id} not met")
     assert not failures, "\n".join(failures)
     assert applied, "no case of this policy has a change to apply"
 

@@ -109,11 +109,15 @@ REQUESTED = {
     "request.protocol": "/request/protocol",
     "clinician.role": "/ordering_clinician/role",
 }
-WORDS = {
-    "age": "the patient's age", "sex": "the patient's sex", "pregnant": "whether the patient is pregnant",
-    "episode.psychotic_features": "whether the current episode has psychotic features",
-    "episode.catatonia": "whether the current episode has catatonia",
-    "episode.ect_candidate": "whether the patient is a candidate for ECT",
+WORDS = {  # (what is stated, how it is stated when yes, and when no)
+    "age": "the patient's age", "sex": "the patient's sex",
+    "pregnant": ("the patient stated to be pregnant", "the patient stated not to be pregnant"),
+    "episode.psychotic_features": ("the current episode stated to have psychotic features",
+                                   "the current episode stated to have no psychotic features"),
+    "episode.catatonia": ("the current episode stated to have catatonia",
+                          "the current episode stated to have no catatonia"),
+    "episode.ect_candidate": ("the patient stated to be a candidate for ECT",
+                              "the patient stated not to be a candidate for ECT"),
     "episode.severity_rank": "the current episode's severity",
 }
 
@@ -132,14 +136,19 @@ def stated_fact(ctx, path: str, atoms, current) -> Step | None:
     value = solve(atoms, None, integer=True)
     if value is None:
         return None
+    words = WORDS[path]
     if names is not None:
         fitting = [rank for rank in sorted(names) if all(holds(op, rank, v) for op, v in atoms)]
         if not fitting:
             return None
         value = names[fitting[0]]
-    text = f"{WORDS[path]}, if {_value_words(value)}"
-    if path == "age":
-        text = f"{WORDS[path]}, if {bound_words(atoms) or fmt(value)}"
+        text = f"{words}, if {' or '.join(names[r] for r in fitting)}"
+    elif isinstance(words, tuple):
+        if not isinstance(value, bool):
+            return None
+        text = words[0] if value else words[1]
+    else:
+        text = f"{words}, if {bound_words(atoms) or _value_words(value)}"
     return Step(text, (Edit(pointer, value),))
 
 
@@ -152,7 +161,7 @@ def safety_fact(ctx, path: str, atoms, current) -> Step | None:
         return None
     name = path.split(".", 1)[1]
     what = ctx.therapy.safety_fields.get(name, name.replace("_", " "))
-    return Step(f"the safety screen's answer on {what}: {'yes' if value else 'no'}",
+    return Step(f"the safety screen answered {'yes' if value else 'no'} for {what}",
                 (Edit(f"/safety/{name}", value),))
 
 
@@ -236,7 +245,7 @@ def implants(ctx, name: str, atoms: Atoms, values) -> Step | None:
         return None
     if solve(atoms.get(f"implant.{name}.at_site", [])) is not False or len(atoms) > 1:
         return None
-    return Step(f"the safety screen's answer on {group.title}: no", (Edit(f"/safety/{group.boolean}", False),))
+    return Step(f"the safety screen answered no for {group.title}", (Edit(f"/safety/{group.boolean}", False),))
 
 
 # -- counts -------------------------------------------------------------------------------------------------------
@@ -406,7 +415,7 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
         if already is None or requested is None:
             return None
         target = solve(sessions_atoms, already)
-        if target is None or not (1 <= requested - (already - target)):
+        if target is None or requested - (already - target) < 1:
             return None
         sessions = requested - (already - target)
         steps.append(Step(f"request at most {sessions} sessions (with the {already - requested} the earlier "
