@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .catalogue import Catalogue
+from .changes import to_meet
 from .errors import EngineError
 from .facts import Summary, summarise
 from .measures import maudsley, thase_rush, used_in_current_episode
@@ -140,7 +141,8 @@ def _criterion_result(criterion: Criterion, policy: Policy, decided, summary: Su
         if rule.status == UNKNOWN:
             _add_missing(rule, criterion.id, summary, values, missing)
         return CriterionResult(criterion.id, criterion.kind_value, criterion.title, rule.status,
-                               rule.reason.render(values), _evidence(rule, summary), criterion.urls, rule=rule.name)
+                               rule.reason.render(values), _evidence(rule, summary), criterion.urls, rule=rule.name,
+                               to_meet=None if rule.status == MET else to_meet(policy, criterion.leaves, summary, None))
     rules = [_decision(policy, decided, (criterion.id, leaf.id)) for leaf in criterion.leaves]
     branches = tuple(BranchResult(leaf.id, leaf.title, rule.status, rule.reason.render(values),
                                   _evidence(rule, summary), leaf.urls, rule.name)
@@ -151,8 +153,12 @@ def _criterion_result(criterion: Criterion, policy: Policy, decided, summary: Su
             if rule.status == UNKNOWN:
                 _add_missing(rule, criterion.id, summary, values, missing)
     reason, evidence = _combined_reason(criterion.combine, status, branches)
+    changes = None
+    if status != MET:
+        open_leaves = [leaf for leaf, b in zip(criterion.leaves, branches, strict=True) if b.status != MET]
+        changes = to_meet(policy, open_leaves, summary, criterion.combine)
     return CriterionResult(criterion.id, criterion.kind_value, criterion.title, status, reason, evidence,
-                           criterion.urls, branches=branches)
+                           criterion.urls, branches=branches, to_meet=changes)
 
 
 def _sentence(text: str) -> str:

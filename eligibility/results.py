@@ -51,7 +51,9 @@ class BranchResult:
 class CriterionResult:
     """A criterion's status with its reason, evidence (JSON Pointers into the submission) and sources.
 
-    A simple criterion names the ``rule`` that decided it; a combined one has ``branches`` instead.
+    A simple criterion names the ``rule`` that decided it; a combined one has ``branches`` instead. A criterion
+    that is not met carries ``to_meet``: the smallest changes to the submission that would make it met (empty
+    when nothing the submission could say would); a met one has none, and its JSON object no such member.
     """
 
     id: str
@@ -63,6 +65,7 @@ class CriterionResult:
     sources: tuple[str, ...]
     rule: str | None = None
     branches: tuple[BranchResult, ...] | None = None
+    to_meet: tuple[Any, ...] | None = None  # ``changes.Change`` objects
 
     def to_wire(self) -> dict:
         out = {"id": self.id, "kind": self.kind, "title": self.title, "status": self.status.value,
@@ -71,6 +74,8 @@ class CriterionResult:
             out["rule"] = self.rule
         else:
             out["branches"] = [b.to_wire() for b in self.branches]
+        if self.to_meet is not None:
+            out["to_meet"] = [c.to_wire() for c in self.to_meet]
         return out
 
     @property

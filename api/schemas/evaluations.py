@@ -37,11 +37,32 @@ class BranchSchema(_CriterionBaseSchema):
     """One alternative of an any-of or all-of criterion."""
 
 
+class EditSchema(OutputSchema):
+    path = fields.String(required=True, **doc("JSON Pointer into the submission; a final `-` appends to a list."))
+    value = fields.Raw(required=True, **doc("The value to set there (objects and lists above it are created)."))
+
+
+class ChangeSchema(OutputSchema):
+    text = fields.String(required=True, **doc("The change in words, e.g. \"the sertraline trial: 2 more weeks "
+                                              "(8 in all)\" or \"request at most 30 sessions\"."))
+    pointers = pointers()
+    edits = fields.List(fields.Nested(EditSchema), required=True,
+                        **doc("The change as edits to the submission document: applied and evaluated again "
+                              "under the same policy version, they make the criterion met."))
+
+
 class CriterionSchema(_CriterionBaseSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     branches = fields.List(fields.Nested(BranchSchema),
                            **doc("For a criterion with alternatives (any-of) or parts (all-of): each, "
                                   "combined by Kleene logic."))
+    to_meet = fields.List(fields.Nested(ChangeSchema),
+                          **doc("Only on a criterion that is `not_met` or `unknown`: the smallest changes to the "
+                                "submission that would make it met, computed from the policy's own parameters "
+                                "(smallest first; none merely adds to another). Empty when nothing the submission "
+                                "could say would change it: a fact of the patient that is known (an age, a listed "
+                                "diagnosis, an implant at the coil) is never suggested away, nor is a history "
+                                "made up (an earlier course's response)."))
 
 
 class MissingInformationSchema(OutputSchema):
