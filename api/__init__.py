@@ -18,7 +18,8 @@ import storage
 from services.documents import dumps
 from storage import migrate
 
-from . import access, audit, courses, docs, evaluations, headers, health, keys, logs, openapi, page, policies, reviews
+from . import (access, audit, courses, docs, evaluations, fhir, headers, health, keys, logs, openapi, page, policies,
+               reviews)
 from . import config as settings
 from .body import refuse_nul_in_url
 from .errors import register_error_handlers
@@ -49,7 +50,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     access.init_app(app)  # after logs: a refusal carries the request id
     register_error_handlers(app)
     api = openapi.OpenApi(app)
-    for blueprint in (evaluations.blp, reviews.blp, courses.blp, policies.blp, keys.blp, audit.blp, health.blp):
+    for blueprint in (evaluations.blp, fhir.blp, reviews.blp, courses.blp, policies.blp, keys.blp, audit.blp,
+                      health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     page.init_app(app)

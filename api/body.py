@@ -69,11 +69,12 @@ def _unencodable(text: str) -> bool:
     return False
 
 
-def json_body() -> Received:
-    """The request's JSON body, parsed, as text and as bytes; raise ``Problem`` (400, 413 or 415) if unusable."""
-    if request.mimetype != JSON:
-        raise Problem(415, "Send the submission as Content-Type: application/json.",
-                      headers={"Accept": JSON})
+def json_body(media_type: str = JSON, what: str = "the submission") -> Received:
+    """The request's JSON body, parsed, as text and as bytes; raise ``Problem`` (400, 413 or 415) if unusable.
+
+    ``media_type`` is the one accepted (``application/fhir+json`` for a FHIR Bundle), ``what`` names the body."""
+    if request.mimetype != media_type:
+        raise Problem(415, f"Send {what} as Content-Type: {media_type}.", headers={"Accept": media_type})
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise Problem(415, f"JSON is read as UTF-8 only, not {charset}.")

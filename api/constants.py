@@ -11,6 +11,7 @@ from services.vocabulary import CHANNELS, DECISIONS, OUTCOMES, REVIEW_STATUSES, 
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
+FHIR_JSON = "application/fhir+json"
 NO_STORE = "no-store"  # evaluations carry PHI: no cache may keep them
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -30,7 +31,8 @@ NEXT_LINK_HEADER = {"Link": {"description": 'RFC 8288 `<...>; rel="next"` when t
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 
 __all__ = [
-    "CHANNELS", "DECISIONS", "DETERMINATIONS", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "IDEMPOTENCY_KEY", "JSON",
+    "CHANNELS", "DECISIONS", "DETERMINATIONS", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "FHIR_JSON",
+    "IDEMPOTENCY_KEY", "JSON",
     "KINDS", "LOCATION_HEADER", "NEXT_LINK_HEADER", "NO_STORE", "OUTCOMES", "PROBLEM_JSON", "REASON_MAX",
     "REVIEW_STATUSES", "ROLES", "STATUSES",
 ]

@@ -47,7 +47,8 @@ class Answered:
 def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Caller, *,
              idempotency_key: str | None = None, clock: Clock = utc_now,
              new_id: Callable[[], str] = new_evaluation_id, warnings: tuple[tuple[str, str], ...] = (),
-             also: Callable[[UnitOfWork, str, datetime], None] | None = None) -> Answered:
+             also: Callable[[UnitOfWork, str, datetime], None] | None = None,
+             members: dict | None = None) -> Answered:
     """Validate, evaluate and store a submission with its audit row; return the body to answer.
 
     With an ``idempotency_key`` already used with the same body bytes, the evaluation stored then is
@@ -56,7 +57,8 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
 
     A use case that evaluates on behalf of something else (a course's next step) adds its ``warnings``
     (``(pointer, detail)``) to the result's, and stores what it links to the new evaluation with ``also``
-    (called with the unit of work, the evaluation's id and the time, before the commit).
+    (called with the unit of work, the evaluation's id and the time, before the commit). ``members`` are
+    top-level members added after the contract's (a FHIR evaluation's ``mapping``), stored with the body.
 
     :raises eligibility.InvalidSubmission: the submission breaks the contract (nothing is stored, and the key
         is not claimed).
@@ -72,7 +74,7 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
             evaluation = replace(evaluation, warnings=evaluation.warnings + tuple(Warning(*w) for w in warnings))
         evaluation_id, now = new_id(), clock()
         created_at = to_second(now)
-        body = dumps(evaluation_document(evaluation, evaluation_id, wire_time(created_at)))
+        body = dumps({**evaluation_document(evaluation, evaluation_id, wire_time(created_at)), **(members or {})})
         policies = tuple(PolicyRow(r.policy.id, r.policy.version, r.policy.digest, r.determination.value)
                          for r in evaluation.results)
         try:

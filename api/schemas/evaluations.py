@@ -142,6 +142,23 @@ class WarningSchema(OutputSchema):
     detail = fields.String(required=True)
 
 
+class IgnoredSchema(OutputSchema):
+    resource = fields.String(required=True, **doc("`ResourceType/id` (the entry's fullUrl, or its pointer, "
+                                                  "for a resource without an id)."))
+    element = fields.String(**doc("The element left out, when it is not the whole resource."))
+    reason = fields.String(required=True)
+
+
+class MappingSchema(OutputSchema):
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.List(fields.String()),
+                          required=True,
+                          **doc("For each submission field filled (a JSON Pointer into the submission made), the "
+                                "resources (`ResourceType/id`) it came from."))
+    ignored = fields.List(fields.Nested(IgnoredSchema), required=True,
+                          **doc("Each resource or element not used, with the reason (unknown code, no dose, "
+                                "another patient, not active...)."))
+
+
 class EvaluationSchema(OutputSchema):
     """An evaluation as stored: the same bytes on creation, on replay and on every later GET."""
 
@@ -153,6 +170,8 @@ class EvaluationSchema(OutputSchema):
                           **doc("One per requested policy, in request order."))
     review = fields.Nested(ReviewSchema, required=True)
     warnings = fields.List(fields.Nested(WarningSchema), required=True)
+    mapping = fields.Nested(MappingSchema, **doc("Only for an evaluation made from a FHIR R4 Bundle "
+                                                 "(`POST /v1/fhir/evaluations`): where each field came from."))
 
 
 # -- the review queue -------------------------------------------------------------------------------
