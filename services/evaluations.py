@@ -116,6 +116,7 @@ class EvaluationRead:
     result: str  # the stored bytes, without the current review
     reviews: list[ReviewRecord]  # oldest first
     submission: str | None  # when asked for
+    policy_ids: tuple[str, ...] = ()  # in result order
 
 
 def read_evaluation(uow: UnitOfWork, evaluation_id: str, caller: Caller, *, submission: bool = False,
@@ -136,7 +137,9 @@ def read_evaluation(uow: UnitOfWork, evaluation_id: str, caller: Caller, *, subm
         uow.audit.add(caller.event("evaluation.read", "success", clock(), evaluation_id=evaluation_id,
                                    policies=tuple(p.ref() for p in policies)))
         uow.commit()
-    return EvaluationRead(evaluation_id, answer(found.result, reviews), found.result, reviews, found.submission)
+    policy_ids = tuple(p.id for p in policies)
+    return EvaluationRead(evaluation_id, answer(found.result, reviews, policy_ids), found.result, reviews,
+                          found.submission, policy_ids)
 
 
 def queue(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = None,

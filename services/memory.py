@@ -186,7 +186,7 @@ class _Evaluations(_Repository, Evaluations):
 class _Reviews(_Repository, Reviews):
     def of(self, evaluation_id: str) -> list[ReviewRecord]:
         return [ReviewRecord(number, r.decision, r.determination, r.reason, r.reviewed_at,
-                             self._principal(r.reviewer_key_id))
+                             self._principal(r.reviewer_key_id), r.policy, r.attested)
                 for number, r in self._uow.data().reviews.get(evaluation_id, [])]
 
     def current_number(self, evaluation_id: str) -> int | None:

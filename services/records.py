@@ -121,6 +121,8 @@ class NewReview:
     reason: str | None
     reviewer_key_id: str
     reviewed_at: datetime
+    policy: str | None = None  # the policy whose result is reviewed; None: every result
+    attested: tuple[str, ...] | None = None  # documentation requirement ids (a policy's review only)
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,20 @@ class ReviewRecord:
     reason: str | None
     reviewed_at: datetime
     reviewer: Principal
+    policy: str | None = None  # the policy whose result is reviewed; None: every result
+    attested: tuple[str, ...] | None = None
 
     def to_wire(self) -> dict:
-        return {"number": self.number, "decision": self.decision, "determination": self.determination,
+        """The review as the ``review`` member shows it; a policy's review also names its policy and what
+        was attested (a review of every result has neither member, as before per-policy reviews)."""
+        wire = {"number": self.number, "decision": self.decision, "determination": self.determination,
                 "reason": self.reason, "reviewed_at": wire_time(self.reviewed_at),
                 "reviewer": {"key_id": self.reviewer.key_id, "name": self.reviewer.name,
                              "role": self.reviewer.role}}
+        if self.policy is not None:
+            wire["policy"] = self.policy
+            wire["attested"] = list(self.attested or ())
+        return wire
 
 
 # -- keys and page sessions --------------------------------------------------------------------------------

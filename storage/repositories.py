@@ -131,11 +131,14 @@ class SqlEvaluations(_Repository, Evaluations):
 class SqlReviews(_Repository, Reviews):
     def of(self, evaluation_id: str) -> list[ReviewRecord]:
         r, k = reviews.c, api_keys.c
-        stmt = (sa.select(r.number, r.decision, r.determination, r.reason, r.reviewed_at, k.id, k.role, k.name)
+        stmt = (sa.select(r.number, r.decision, r.determination, r.reason, r.reviewed_at, k.id, k.role, k.name,
+                          r.policy_id, r.attested)
                 .join_from(reviews, api_keys, r.reviewer_key_id == k.id)
                 .where(r.evaluation_id == evaluation_id).order_by(r.number))
         return [ReviewRecord(row.number, row.decision, row.determination, row.reason, _utc(row.reviewed_at),
-                             Principal(row.id, row.role, row.name)) for row in self._execute(stmt)]
+                             Principal(row.id, row.role, row.name), row.policy_id,
+                             None if row.attested is None else tuple(json.loads(row.attested)))
+                for row in self._execute(stmt)]
 
     def current_number(self, evaluation_id: str) -> int | None:
         return self._execute(sa.select(sa.func.max(reviews.c.number))
@@ -146,7 +149,9 @@ class SqlReviews(_Repository, Reviews):
             self._uow.connection().execute(reviews.insert(), {
                 "evaluation_id": evaluation_id, "number": number, "decision": review.decision,
                 "determination": review.determination, "reason": review.reason,
-                "reviewer_key_id": review.reviewer_key_id, "reviewed_at": review.reviewed_at})
+                "reviewer_key_id": review.reviewer_key_id, "reviewed_at": review.reviewed_at,
+                "policy_id": review.policy,
+                "attested": None if review.attested is None else json.dumps(list(review.attested))})
 
 
 # -- API keys ----------------------------------------------------------------------------------------------

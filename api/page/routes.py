@@ -171,8 +171,8 @@ def review(evaluation_id: str):
     s = state()
     try:
         request_ = load_request({k: v for k, v in document.items() if v is not None or k == "decision"})
-        recorded = reviews.record_review(s.unit_of_work(), evaluation_id, request_, caller("page", success=303),
-                                         clock=s.clock)
+        recorded = reviews.record_review(s.unit_of_work(), evaluation_id, request_,
+                                         caller("page", success=303, replayed=303), clock=s.clock)
     except (Problem, ServiceError) as exc:
         problem = exc if isinstance(exc, Problem) else problem_for(exc)
         if problem.status not in (409, 422):
