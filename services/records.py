@@ -97,6 +97,16 @@ class StoredEvaluation:
 
 
 @dataclass(frozen=True)
+class QueueDetail:
+    """What a triage row of the review page shows beyond the item: by policy id, the counts of not-met and unknown
+    criteria and the title; the evaluation's reviews, oldest first."""
+
+    counts: dict[str, tuple[int, int]]
+    titles: dict[str, str]
+    reviews: tuple[ReviewRecord, ...]
+
+
+@dataclass(frozen=True)
 class QueueItem:
     seq: int
     id: str
@@ -105,6 +115,7 @@ class QueueItem:
     reference: str | None
     review_status: str
     policies: tuple[PolicyRow, ...]
+    detail: QueueDetail | None = None  # when asked for (the review page's queue)
 
     def to_wire(self) -> dict:
         return {"id": self.id, "created_at": wire_time(self.created_at), "as_of": self.as_of.isoformat(),

@@ -101,14 +101,18 @@ class SqlEvaluations(_Repository, Evaluations):
             sa.select(*_POLICY_COLUMNS).where(p.evaluation_id == evaluation_id).order_by(p.position)))
 
     def queue(self, *, limit: int, before_seq: int | None = None, review_status: str | None = None,
-              policy: str | None = None, determination: str | None = None) -> list[QueueItem]:
-        e, p = evaluations.c, evaluation_policies.c
+              policy: str | None = None, determination: str | None = None, oldest_first: bool = False,
+              reviewed_by: str | None = None) -> list[QueueItem]:
+        e, p, r = evaluations.c, evaluation_policies.c, reviews.c
         stmt = sa.select(e.seq, e.id, e.created_at, e.as_of, e.reference, e.review_status).order_by(
-            e.seq.desc()).limit(limit)
+            e.seq.asc() if oldest_first else e.seq.desc()).limit(limit)
         if review_status is not None:
             stmt = stmt.where(e.review_status == review_status)
         if before_seq is not None:
-            stmt = stmt.where(e.seq < before_seq)
+            stmt = stmt.where(e.seq > before_seq if oldest_first else e.seq < before_seq)
+        if reviewed_by is not None:
+            stmt = stmt.where(sa.select(r.evaluation_id).where(r.evaluation_id == e.id,
+                                                               r.reviewer_key_id == reviewed_by).exists())
         if policy is not None or determination is not None:
             match = sa.select(p.evaluation_id).where(p.evaluation_id == e.id)
             if policy is not None:
