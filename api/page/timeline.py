@@ -98,7 +98,9 @@ def timeline(submission: dict, as_of: str) -> tuple[Markup | None, int]:
             point = _attrs(cx=f"{x(when):.1f}", cy=f"{top + LANE / 2:.1f}", r=4, class_="chart-point")
             parts.append(f"<circle {point}>"
                          f"<title>{escape(f'{label} on {when.isoformat()}')}</title></circle>")
-            parts.append(_text(x(when) + 6, top + LANE / 2 - 4 - (j % 2) * 8, label, "chart-point-label"))
+            right = x(when) > WIDTH - RIGHT - 60
+            parts.append(_text(x(when) + (-6 if right else 6), top + LANE / 2 - 4 - (j % 2) * 8, label,
+                               "chart-point-label", "end" if right else "start"))
     for when, words, cls in ((onset, "episode onset", "chart-baseline"), (evaluated, "evaluated", "chart-end")):
         if when is not None:
             parts.append(_line(x(when), TOP - 10, x(when), bottom, cls))
