@@ -18,8 +18,22 @@ import storage
 from services.documents import dumps
 from storage import migrate
 
-from . import (access, audit, courses, docs, evaluations, fhir, headers, health, keys, logs, openapi, page, policies,
-               reviews)
+from . import (
+    access,
+    audit,
+    courses,
+    docs,
+    evaluations,
+    fhir,
+    headers,
+    health,
+    keys,
+    logs,
+    openapi,
+    page,
+    policies,
+    reviews,
+)
 from . import config as settings
 from .body import refuse_nul_in_url
 from .errors import register_error_handlers

@@ -89,7 +89,7 @@ def problem_for(exc: ServiceError) -> Problem:
                             "submission.", slug="idempotency-key-reused", title="Idempotency-Key reused",
                        errors={"": ["The body differs from the first request sent with this Idempotency-Key."]})
     if isinstance(exc, ReviewConflict):
-        return _review_conflict(exc.current, exc.amends)
+        return _review_conflict(exc.current, exc.amends, exc.policy)
     if isinstance(exc, Invalid):
         return Problem(422, exc.detail, title=exc.title, errors=exc.errors)
     if isinstance(exc, Forbidden):
@@ -100,14 +100,16 @@ def problem_for(exc: ServiceError) -> Problem:
     raise TypeError(f"no problem for {type(exc).__name__}")
 
 
-def _review_conflict(current: int | None, amends: int | None) -> Problem:
+def _review_conflict(current: int | None, amends: int | None, policy: str | None = None) -> Problem:
+    what = "This evaluation" if policy is None else f"This evaluation's result under {policy}"
+    whose = "this evaluation's current review" if policy is None else f"the current review of the result under {policy}"
     if current is None:
-        detail = f"This evaluation has no review to amend (amends: {amends}); send its first review without amends."
+        detail = f"{what} has no review to amend (amends: {amends}); send its first review without amends."
     elif amends is None:
-        detail = (f"This evaluation already has a review (number {current}). To amend it, send \"amends\": "
+        detail = (f"{what} already has a review (number {current}). To amend it, send \"amends\": "
                   f"{current} with a reason; the earlier review stays visible.")
     else:
-        detail = f"Review {current} is this evaluation's current review, not {amends}; amend the current one."
+        detail = f"Review {current} is {whose}, not {amends}; amend the current one."
     return Problem(409, detail, slug="review-conflict", title="Review conflict", extra={"current_review": current})
 
 

@@ -39,8 +39,11 @@ def load_request(document) -> ReviewRequest:
         errors = pointer_errors(exc.messages)
         raise Problem(422, f"{len(errors)} field(s) of the review are invalid; every one is listed in errors.",
                       title="Invalid review", errors=errors) from None
+    attested = data.get("attested")
     return ReviewRequest(decision=data["decision"], determination=data.get("determination"),
-                         reason=(data.get("reason") or "").strip() or None, amends=data.get("amends"))
+                         reason=(data.get("reason") or "").strip() or None, amends=data.get("amends"),
+                         policy=data.get("policy"),
+                         attested=None if attested is None else tuple(dict.fromkeys(attested)))
 
 
 @blp.route("/<evaluation_id>/review")
@@ -51,11 +54,18 @@ class EvaluationReview(MethodView):
              description="`accept` a determination of the results, or `override` it with the clinician's own "
                          "determination and a reason. One review per evaluation: a second is a 409 unless it "
                          "amends the current one (`amends`: its number, with a reason), which stays visible in "
-                         "`review.earlier`. The evaluation's results never change; its GET shows the current "
-                         "review.",
+                         "`review.earlier`. With `policy`, the review concerns that policy's result alone, with "
+                         "the same rules per policy (one current review per policy, amended by number), and may "
+                         "record the policy's documentation requirements attested (`attested`). The same request "
+                         "sent again by the same clinician while its review is current (a double click) records "
+                         "nothing and is answered 200 with the review as it is. The evaluation's results never "
+                         "change; its GET shows the current review, and each policy's in `review.policies`.",
              requestBody={"required": True, "content": {JSON: {"schema": ReviewRequestSchema}}})
     @blp.response(201, ReviewSchema, description="Recorded; the evaluation's review as its GET now shows it.",
                   headers=LOCATION_HEADER)
+    @blp.alt_response(200, schema=ReviewSchema, headers=LOCATION_HEADER, success=True,
+                      description="The same request as the current review of its scope, by the same clinician: "
+                                  "nothing recorded; the review as it is.")
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, schema=ConflictProblemSchema, content_type=PROBLEM_JSON,
@@ -68,6 +78,8 @@ class EvaluationReview(MethodView):
     def post(self, received: Received, evaluation_id: str):
         s = state()
         recorded = reviews.record_review(s.unit_of_work(), evaluation_id, load_request(received.document),
-                                         caller(success=201), clock=s.clock)
-        g.log_fields = {"evaluation_id": evaluation_id, "review": recorded[-1].number}
-        return Answer(review_document(recorded), 201, f"/v1/evaluations/{evaluation_id}")
+                                         caller(success=201, replayed=200), clock=s.clock)
+        g.log_fields = {"evaluation_id": evaluation_id, "review": recorded[-1].number,
+                        "replayed": recorded.replayed}
+        return Answer(review_document(recorded, recorded.policy_ids), 200 if recorded.replayed else 201,
+                      f"/v1/evaluations/{evaluation_id}")

@@ -14,7 +14,7 @@ import orjson
 from eligibility.results import Evaluation
 
 from .records import ReviewRecord
-from .vocabulary import REVIEW_STATUS
+from .vocabulary import REVIEW_STATUS, overall_review_status
 
 PENDING_REVIEW = {"status": "pending"}
 PENDING_MEMBER = '"review":{"status":"pending"}'
@@ -35,14 +35,29 @@ def evaluation_document(evaluation: Evaluation, evaluation_id: str, created_at: 
             "review": review or PENDING_REVIEW, "warnings": [w.to_wire() for w in evaluation.warnings]}
 
 
-def review_document(reviews: list[ReviewRecord]) -> dict:
-    """The ``review`` member: pending, or the current review with the ones it amended in ``earlier``."""
-    if not reviews:
-        return dict(PENDING_REVIEW)
+def _current(reviews: list[ReviewRecord]) -> dict:
+    """The current review of one scope (the last of ``reviews``) with the ones it amended in ``earlier``."""
     *earlier, current = reviews
     document = {"status": REVIEW_STATUS[current.decision], **current.to_wire()}
     if earlier:
         document["earlier"] = [r.to_wire() for r in earlier]
+    return document
+
+
+def review_document(reviews: list[ReviewRecord], policy_ids: tuple[str, ...] = ()) -> dict:
+    """The ``review`` member: pending, or the current review of every result with the ones it amended in
+    ``earlier``; once some policy's result has its own review, ``policies`` lists each policy of the evaluation
+    (``policy_ids``, in result order) with its own current review, or ``pending``."""
+    if not reviews:
+        return dict(PENDING_REVIEW)
+    whole = [r for r in reviews if r.policy is None]
+    document = _current(whole) if whole else {"status": overall_review_status(reviews)}
+    reviewed = list(dict.fromkeys(r.policy for r in reviews if r.policy is not None))
+    if reviewed:
+        order = list(policy_ids) + [p for p in reviewed if p not in policy_ids]
+        document["policies"] = [
+            _current(scope) if (scope := [r for r in reviews if r.policy == policy]) else
+            {"policy": policy, "status": "pending"} for policy in order]
     return document
 
 
@@ -56,6 +71,6 @@ def splice(result: str, review: dict) -> str:
     return result[:at] + '"review":' + dumps(review) + result[at + len(PENDING_MEMBER):]
 
 
-def answer(result: str, reviews: list[ReviewRecord]) -> str:
+def answer(result: str, reviews: list[ReviewRecord], policy_ids: tuple[str, ...] = ()) -> str:
     """What a stored evaluation is answered as: its stored bytes, with the current review if it has one."""
-    return splice(result, review_document(reviews)) if reviews else result
+    return splice(result, review_document(reviews, policy_ids)) if reviews else result

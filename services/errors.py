@@ -37,11 +37,12 @@ class IdempotencyKeyReused(ServiceError):
 
 class ReviewConflict(ServiceError):
     """The review to amend is not the current one: ``current`` is its number (``None`` before the first review),
-    ``amends`` the number the request named (``None``: it named none)."""
+    ``amends`` the number the request named (``None``: it named none); ``policy`` the title of the policy whose
+    review it is (``None``: the review of every result)."""
 
-    def __init__(self, current: int | None, amends: int | None):
+    def __init__(self, current: int | None, amends: int | None, policy: str | None = None):
         super().__init__(f"current review {current}, amends {amends}")
-        self.current, self.amends = current, amends
+        self.current, self.amends, self.policy = current, amends, policy
 
 
 class NotAuthenticated(ServiceError):

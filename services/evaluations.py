@@ -17,7 +17,7 @@ from .audit import Caller, cursor_seq, page_of
 from .clock import Clock, to_second, utc_now, wire_time
 from .documents import answer, dumps, evaluation_document
 from .errors import IdempotencyKeyReused, NotFound, WriteConflict
-from .records import NewEvaluation, Page, PolicyRow, QueueItem, Received, ReviewRecord, Stored
+from .records import NewEvaluation, Page, PolicyRow, QueueDetail, QueueItem, Received, ReviewRecord, Stored
 from .unit_of_work import UnitOfWork
 
 EVALUATION_ID = re.compile(r"[0-9a-f]{32}")
@@ -118,6 +118,7 @@ class EvaluationRead:
     result: str  # the stored bytes, without the current review
     reviews: list[ReviewRecord]  # oldest first
     submission: str | None  # when asked for
+    policy_ids: tuple[str, ...] = ()  # in result order
 
 
 def read_evaluation(uow: UnitOfWork, evaluation_id: str, caller: Caller, *, submission: bool = False,
@@ -138,17 +139,35 @@ def read_evaluation(uow: UnitOfWork, evaluation_id: str, caller: Caller, *, subm
         uow.audit.add(caller.event("evaluation.read", "success", clock(), evaluation_id=evaluation_id,
                                    policies=tuple(p.ref() for p in policies)))
         uow.commit()
-    return EvaluationRead(evaluation_id, answer(found.result, reviews), found.result, reviews, found.submission)
+    policy_ids = tuple(p.id for p in policies)
+    return EvaluationRead(evaluation_id, answer(found.result, reviews, policy_ids), found.result, reviews,
+                          found.submission, policy_ids)
 
 
 def queue(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = None,
           review_status: str | None = None, policy: str | None = None, determination: str | None = None,
+          oldest_first: bool = False, reviewed_by: str | None = None, detail: bool = False,
           clock: Clock = utc_now) -> Page[QueueItem]:
-    """The review queue: evaluations newest first, a page at a time, filtered by review status, policy and
-    determination; the listing is audited."""
+    """The review queue: evaluations newest (or oldest) first, a page at a time, filtered by review status, policy,
+    determination and reviewer; the listing is audited. With ``detail``, each item also carries what a triage
+    row shows (``QueueDetail``: criteria counts by policy and the reviews)."""
     with uow:
         items = uow.evaluations.queue(limit=limit + 1, before_seq=cursor_seq(cursor),
-                                      review_status=review_status, policy=policy, determination=determination)
+                                      review_status=review_status, policy=policy, determination=determination,
+                                      oldest_first=oldest_first, reviewed_by=reviewed_by)
+        if detail:
+            items = [replace(item, detail=_detail(uow, item.id)) for item in items[:limit]] + items[limit:]
         uow.audit.add(caller.event("evaluation.list", "success", clock()))
         uow.commit()
     return page_of(items, limit, lambda item: item.seq)
+
+
+def _detail(uow: UnitOfWork, evaluation_id: str) -> QueueDetail:
+    found = uow.evaluations.get(evaluation_id)
+    counts = {}
+    titles = {}
+    for result in json.loads(found.result)["results"] if found else ():
+        statuses = [c["status"] for c in result["criteria"]]
+        counts[result["policy"]["id"]] = (statuses.count("not_met"), statuses.count("unknown"))
+        titles[result["policy"]["id"]] = result["policy"]["title"]
+    return QueueDetail(counts=counts, titles=titles, reviews=tuple(uow.reviews.of(evaluation_id)))

@@ -164,10 +164,15 @@ class _Evaluations(_Repository, Evaluations):
         return () if e is None else e.new.policies
 
     def queue(self, *, limit: int, before_seq: int | None = None, review_status: str | None = None,
-              policy: str | None = None, determination: str | None = None) -> list[QueueItem]:
+              policy: str | None = None, determination: str | None = None, oldest_first: bool = False,
+              reviewed_by: str | None = None) -> list[QueueItem]:
         found = []
-        for e in sorted(self._uow.data().evaluations.values(), key=lambda e: e.seq, reverse=True):
-            if before_seq is not None and e.seq >= before_seq:
+        data = self._uow.data()
+        for e in sorted(data.evaluations.values(), key=lambda e: e.seq, reverse=not oldest_first):
+            if before_seq is not None and (e.seq <= before_seq if oldest_first else e.seq >= before_seq):
+                continue
+            if reviewed_by is not None and not any(r.reviewer_key_id == reviewed_by
+                                                   for _, r in data.reviews.get(e.new.id, [])):
                 continue
             if review_status is not None and e.review_status != review_status:
                 continue
@@ -186,7 +191,7 @@ class _Evaluations(_Repository, Evaluations):
 class _Reviews(_Repository, Reviews):
     def of(self, evaluation_id: str) -> list[ReviewRecord]:
         return [ReviewRecord(number, r.decision, r.determination, r.reason, r.reviewed_at,
-                             self._principal(r.reviewer_key_id))
+                             self._principal(r.reviewer_key_id), r.policy, r.attested)
                 for number, r in self._uow.data().reviews.get(evaluation_id, [])]
 
     def current_number(self, evaluation_id: str) -> int | None:

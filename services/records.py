@@ -97,6 +97,16 @@ class StoredEvaluation:
 
 
 @dataclass(frozen=True)
+class QueueDetail:
+    """What a triage row of the review page shows beyond the item: by policy id, the counts of not-met and unknown
+    criteria and the title; the evaluation's reviews, oldest first."""
+
+    counts: dict[str, tuple[int, int]]
+    titles: dict[str, str]
+    reviews: tuple[ReviewRecord, ...]
+
+
+@dataclass(frozen=True)
 class QueueItem:
     seq: int
     id: str
@@ -105,6 +115,7 @@ class QueueItem:
     reference: str | None
     review_status: str
     policies: tuple[PolicyRow, ...]
+    detail: QueueDetail | None = None  # when asked for (the review page's queue)
 
     def to_wire(self) -> dict:
         return {"id": self.id, "created_at": wire_time(self.created_at), "as_of": self.as_of.isoformat(),
@@ -121,6 +132,8 @@ class NewReview:
     reason: str | None
     reviewer_key_id: str
     reviewed_at: datetime
+    policy: str | None = None  # the policy whose result is reviewed; None: every result
+    attested: tuple[str, ...] | None = None  # documentation requirement ids (a policy's review only)
 
 
 @dataclass(frozen=True)
@@ -131,12 +144,20 @@ class ReviewRecord:
     reason: str | None
     reviewed_at: datetime
     reviewer: Principal
+    policy: str | None = None  # the policy whose result is reviewed; None: every result
+    attested: tuple[str, ...] | None = None
 
     def to_wire(self) -> dict:
-        return {"number": self.number, "decision": self.decision, "determination": self.determination,
+        """The review as the ``review`` member shows it; a policy's review also names its policy and what
+        was attested (a review of every result has neither member, as before per-policy reviews)."""
+        wire = {"number": self.number, "decision": self.decision, "determination": self.determination,
                 "reason": self.reason, "reviewed_at": wire_time(self.reviewed_at),
                 "reviewer": {"key_id": self.reviewer.key_id, "name": self.reviewer.name,
                              "role": self.reviewer.role}}
+        if self.policy is not None:
+            wire["policy"] = self.policy
+            wire["attested"] = list(self.attested or ())
+        return wire
 
 
 # -- keys and page sessions --------------------------------------------------------------------------------

@@ -61,9 +61,12 @@ class Evaluations(abc.ABC):
 
     @abc.abstractmethod
     def queue(self, *, limit: int, before_seq: int | None = None, review_status: str | None = None,
-              policy: str | None = None, determination: str | None = None) -> list[QueueItem]:
-        """Evaluations newest first, older than ``before_seq``, optionally of one review status and with a policy
-        row matching ``policy`` and ``determination`` (both on the same row when both are given)."""
+              policy: str | None = None, determination: str | None = None, oldest_first: bool = False,
+              reviewed_by: str | None = None) -> list[QueueItem]:
+        """Evaluations newest first, older than ``before_seq`` (with ``oldest_first``: oldest first, newer than
+        ``before_seq``), optionally of one review status, with a policy row matching ``policy`` and
+        ``determination`` (both on the same row when both are given), and with a review by the key
+        ``reviewed_by``."""
 
 
 class Reviews(abc.ABC):

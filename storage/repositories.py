@@ -101,14 +101,18 @@ class SqlEvaluations(_Repository, Evaluations):
             sa.select(*_POLICY_COLUMNS).where(p.evaluation_id == evaluation_id).order_by(p.position)))
 
     def queue(self, *, limit: int, before_seq: int | None = None, review_status: str | None = None,
-              policy: str | None = None, determination: str | None = None) -> list[QueueItem]:
-        e, p = evaluations.c, evaluation_policies.c
+              policy: str | None = None, determination: str | None = None, oldest_first: bool = False,
+              reviewed_by: str | None = None) -> list[QueueItem]:
+        e, p, r = evaluations.c, evaluation_policies.c, reviews.c
         stmt = sa.select(e.seq, e.id, e.created_at, e.as_of, e.reference, e.review_status).order_by(
-            e.seq.desc()).limit(limit)
+            e.seq.asc() if oldest_first else e.seq.desc()).limit(limit)
         if review_status is not None:
             stmt = stmt.where(e.review_status == review_status)
         if before_seq is not None:
-            stmt = stmt.where(e.seq < before_seq)
+            stmt = stmt.where(e.seq > before_seq if oldest_first else e.seq < before_seq)
+        if reviewed_by is not None:
+            stmt = stmt.where(sa.select(r.evaluation_id).where(r.evaluation_id == e.id,
+                                                               r.reviewer_key_id == reviewed_by).exists())
         if policy is not None or determination is not None:
             match = sa.select(p.evaluation_id).where(p.evaluation_id == e.id)
             if policy is not None:
@@ -131,11 +135,14 @@ class SqlEvaluations(_Repository, Evaluations):
 class SqlReviews(_Repository, Reviews):
     def of(self, evaluation_id: str) -> list[ReviewRecord]:
         r, k = reviews.c, api_keys.c
-        stmt = (sa.select(r.number, r.decision, r.determination, r.reason, r.reviewed_at, k.id, k.role, k.name)
+        stmt = (sa.select(r.number, r.decision, r.determination, r.reason, r.reviewed_at, k.id, k.role, k.name,
+                          r.policy_id, r.attested)
                 .join_from(reviews, api_keys, r.reviewer_key_id == k.id)
                 .where(r.evaluation_id == evaluation_id).order_by(r.number))
         return [ReviewRecord(row.number, row.decision, row.determination, row.reason, _utc(row.reviewed_at),
-                             Principal(row.id, row.role, row.name)) for row in self._execute(stmt)]
+                             Principal(row.id, row.role, row.name), row.policy_id,
+                             None if row.attested is None else tuple(json.loads(row.attested)))
+                for row in self._execute(stmt)]
 
     def current_number(self, evaluation_id: str) -> int | None:
         return self._execute(sa.select(sa.func.max(reviews.c.number))
@@ -146,7 +153,9 @@ class SqlReviews(_Repository, Reviews):
             self._uow.connection().execute(reviews.insert(), {
                 "evaluation_id": evaluation_id, "number": number, "decision": review.decision,
                 "determination": review.determination, "reason": review.reason,
-                "reviewer_key_id": review.reviewer_key_id, "reviewed_at": review.reviewed_at})
+                "reviewer_key_id": review.reviewer_key_id, "reviewed_at": review.reviewed_at,
+                "policy_id": review.policy,
+                "attested": None if review.attested is None else json.dumps(list(review.attested))})
 
 
 # -- API keys ----------------------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ reviews = sa.Table(
     sa.Column("reason", sa.Text, nullable=True, comment="the clinician's free text: stored, never logged or audited"),
     sa.Column("reviewer_key_id", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=False),
     sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("policy_id", sa.String(100), nullable=True,
+              comment="the policy whose result is reviewed; null: every result"),
+    sa.Column("attested", sa.Text, nullable=True, comment="JSON list of the documentation requirement ids attested"),
 )
 
 audit_events = sa.Table(

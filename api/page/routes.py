@@ -6,6 +6,7 @@ the same security headers, and every refusal an error page.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 
@@ -32,7 +33,8 @@ from .session import (
     set_cookie,
     sign_in_cookie_name,
 )
-from .view_model import DETERMINATION_LABELS, REVIEW_LABELS, STATUS_LABELS, evaluation_model, safe_url
+from .summary import page_model, short_title
+from .view_model import DETERMINATION_LABELS, REVIEW_LABELS, STATUS_LABELS, evidence_tables, for_display, safe_url
 
 # The templates are the app's (api/templates/review/), found through the app's own template folder.
 bp = Blueprint("review_page", __name__, url_prefix="/review")
@@ -142,51 +144,76 @@ def queue():
     policy = args.get("policy") if args.get("policy") in library.policies else None
     determination = args.get("determination") if args.get("determination") in DETERMINATIONS else None
     cursor = args.get("cursor") if cursor_seq(args.get("cursor")) is not None else None
+    sort = "oldest" if args.get("sort") == "oldest" else "newest"
+    mine = args.get("mine") == "1"
     limit = 25
     page = evaluations.queue(s.unit_of_work(), caller("page", success=200), limit=limit, cursor=cursor,
                              review_status=None if status == "all" else status, policy=policy,
-                             determination=determination, clock=s.clock)
+                             determination=determination, oldest_first=sort == "oldest",
+                             reviewed_by=g.principal.key_id if mine else None, detail=True, clock=s.clock)
     next_cursor = page.next_cursor
     older = None
     if next_cursor:
         older = url_for("review_page.queue", status=status, policy=policy or "", determination=determination or "",
-                        cursor=next_cursor)
+                        sort=sort, mine="1" if mine else "", cursor=next_cursor)
     return _page("queue.html", items=page.items, older=older, chosen_status=status, policy=policy,
-                 determination=determination,
+                 determination=determination, sort=sort, mine=mine, me=g.principal.key_id, short_title=short_title,
                  policies=list(library.policies.values()), statuses=REVIEW_STATUSES, determinations=DETERMINATIONS)
 
 
 def _evaluation_page(evaluation_id: str, status: int = 200, form: dict | None = None, errors: dict | None = None,
-                     notice: str | None = None):
+                     notice: str | None = None, policy: str | None = None):
     s = state()
     found = evaluations.read_evaluation(s.unit_of_work(), evaluation_id, caller("page", success=status),
                                         submission=True, clock=s.clock)
-    form = form or {"decision": "", "determination": "", "reason": ""}
-    return _page("evaluation.html", status, **evaluation_model(found, s.library.catalogue), form=form,
-                 errors=errors or {}, notice=notice, determinations=DETERMINATIONS, safe_url=safe_url)
+    model = page_model(found, s.library, policy)
+    form = form or {"decision": "", "determination": "", "reason": "",
+                    "attested": list(model["current"].attested or ()) if model["current"] else []}
+    return _page("evaluation.html", status, **model, form=form, errors=errors or {}, notice=notice,
+                 determinations=DETERMINATIONS, safe_url=safe_url)
 
 
 @bp.get("/evaluations/<evaluation_id>")
 def evaluation(evaluation_id: str):
     recorded = request.args.get("recorded")
     notice = f"Review {recorded} recorded." if recorded and ASCII_NUMBER.fullmatch(recorded) else None
-    return _evaluation_page(evaluation_id, notice=notice)
+    return _evaluation_page(evaluation_id, notice=notice, policy=request.args.get("policy") or None)
+
+
+@bp.get("/evaluations/<evaluation_id>/packet")
+def packet(evaluation_id: str):
+    """One policy's prior-authorisation packet, to print: its determination, criteria with reasons, evidence
+    and sources, the attestations, the reviewer and the time."""
+    s = state()
+    found = evaluations.read_evaluation(s.unit_of_work(), evaluation_id, caller("page", success=200),
+                                        submission=True, clock=s.clock)
+    model = page_model(found, s.library, request.args.get("policy") or None)
+    if model["chosen"] is None:
+        raise NotFound("policy of this evaluation", request.args.get("policy") or "")
+    submission = for_display(json.loads(found.submission), s.library.catalogue)
+    result = model["chosen_result"]
+    criteria = [{**c, "tables": evidence_tables(submission, c["evidence"])} for c in result["criteria"]]
+    return _page("packet.html", **model, result=result, criteria=criteria, safe_url=safe_url)
 
 
 @bp.post("/evaluations/<evaluation_id>")
 def review(evaluation_id: str):
     check_csrf(g.csrf)
-    form = {k: request.form.get(k, "") for k in ("decision", "determination", "reason", "amends")}
+    form = {k: request.form.get(k, "") for k in ("decision", "determination", "reason", "amends", "policy")}
+    form["attested"] = request.form.getlist("attested")
     document = {"decision": form["decision"] or None, "determination": form["determination"] or None,
                 "reason": form["reason"] or None}
     if form["amends"]:
         # ASCII digits only ("²".isdigit() is true); a number out of range is the schema's to refuse (422)
         document["amends"] = int(form["amends"]) if ASCII_NUMBER.fullmatch(form["amends"]) else form["amends"]
+    if form["policy"]:
+        document["policy"] = form["policy"]
+        document["attested"] = form["attested"]
     s = state()
     try:
         request_ = load_request({k: v for k, v in document.items() if v is not None or k == "decision"})
-        recorded = reviews.record_review(s.unit_of_work(), evaluation_id, request_, caller("page", success=303),
-                                         clock=s.clock)
+        recorded = reviews.record_review(s.unit_of_work(), evaluation_id, request_,
+                                         caller("page", success=303, replayed=303), clock=s.clock)
     except (Problem, ServiceError) as exc:
         problem = exc if isinstance(exc, Problem) else problem_for(exc)
         if problem.status not in (409, 422):
@@ -194,8 +221,9 @@ def review(evaluation_id: str):
         errors = {pointer.lstrip("/") or "form": messages for pointer, messages in (problem.errors or {}).items()}
         if problem.status == 409:
             errors["form"] = [problem.detail]
-        return _evaluation_page(evaluation_id, problem.status, form, errors)
-    return redirect(url_for("review_page.evaluation", evaluation_id=evaluation_id,
-                            recorded=recorded[-1].number, _anchor="review"), 303)
+        return _evaluation_page(evaluation_id, problem.status, form, errors, policy=form["policy"] or None)
+    scope = [r for r in recorded if r.policy == (form["policy"] or None)]
+    return redirect(url_for("review_page.evaluation", evaluation_id=evaluation_id, policy=form["policy"] or None,
+                            recorded=scope[-1].number, _anchor="review"), 303)
 
 

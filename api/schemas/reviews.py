@@ -26,10 +26,30 @@ class _ReviewEntrySchema(OutputSchema):
                                                           "and an amendment).")
     reviewed_at = fields.DateTime(required=True, **doc("UTC, to the second."))
     reviewer = fields.Nested(ReviewerSchema, required=True)
+    policy = fields.String(**doc("The id of the policy whose result this review concerns; absent for a review of "
+                                 "every result."))
+    attested = fields.List(fields.String(), **doc("The ids of the policy's documentation requirements the "
+                                                   "clinician attested (a policy's review only; may be empty)."))
 
 
 class EarlierReviewSchema(_ReviewEntrySchema):
     """A review that a later one amended; kept and shown."""
+
+
+class PolicyReviewSchema(_ReviewEntrySchema):
+    """One policy's own review state: `pending`, or its current review with the ones it amended."""
+
+    status = fields.String(required=True, validate=validate.OneOf(REVIEW_STATUSES))
+    number = fields.Integer(**doc("The policy's current review's number (send it as `amends`, with `policy`, to "
+                                  "amend it)."))
+    decision = fields.String(validate=validate.OneOf(DECISIONS))
+    determination = fields.String(validate=validate.OneOf(DETERMINATIONS))
+    reason = nullable(fields.String, text="The clinician's reason.")
+    reviewed_at = fields.DateTime(**doc("UTC, to the second."))
+    reviewer = fields.Nested(ReviewerSchema)
+    policy = fields.String(required=True, **doc("The policy's id."))
+    earlier = fields.List(fields.Nested(EarlierReviewSchema),
+                          **doc("The policy's reviews the current one amended, oldest first."))
 
 
 class ReviewSchema(OutputSchema):
@@ -48,6 +68,12 @@ class ReviewSchema(OutputSchema):
     reviewer = fields.Nested(ReviewerSchema)
     earlier = fields.List(fields.Nested(EarlierReviewSchema),
                           **doc("Reviews the current one amended, oldest first; absent when there are none."))
+    policies = fields.List(
+        fields.Nested(PolicyReviewSchema),
+    **doc("Present once some policy's result has its own review (a request with `policy`): each policy of the "
+          "evaluation, in result order, with its own review state. The members above then show the review of "
+          "every result, if there is one; without it, `status` is `overridden` when some policy's current review "
+          "overrides, else `accepted`."))
 
 
 class ReviewRequestSchema(ma.Schema):
@@ -70,6 +96,15 @@ class ReviewRequestSchema(ma.Schema):
                             **doc("To amend the current review, its `number`. Without it, a second review of the "
                                    "same evaluation is a 409; with it, the earlier review stays visible in "
                                    "`review.earlier`."))
+
+    policy = fields.String(validate=validate.Length(1, 100),
+                           **doc("The id of one policy among the evaluation's results: the review concerns that "
+                                 "policy's result alone (\"can I submit to this payer?\"), with its own accept, "
+                                 "override and amendments. Without it, the review concerns every result."))
+    attested = fields.List(fields.String(validate=validate.Length(1, 100)), validate=validate.Length(max=100),
+                           **doc("With `policy`: the ids of that policy's `documentation_requirements` the "
+                                 "clinician attests (ticked), stored with the review. An id the policy does not "
+                                 "have is a 422."))
 
     @ma.validates_schema
     def _required_together(self, data, **_):

@@ -198,3 +198,111 @@ def test_a_technician_records_a_session_and_a_rating_and_a_clinician_sees_the_ch
         browser.set_window_size(1366, 2400)
         browser.save_screenshot(str(tmp_path / "course.png"))
     print(f"screenshots: {tmp_path}")
+
+
+def _pdf_title(pdf: bytes) -> str:
+    """The document information's /Title of a PDF Chromium printed: a literal string, or UTF-16BE in hex."""
+    import re
+
+    found = re.search(rb"/Title\s*(\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>)", pdf)
+    assert found, "the PDF has no /Title"
+    value = found.group(1)
+    if value.startswith(b"<"):
+        raw = bytes.fromhex(value[1:-1].decode().replace(" ", ""))
+        return raw[2:].decode("utf-16-be") if raw.startswith(b"\xfe\xff") else raw.decode("latin-1")
+    return re.sub(rb"\\(.)", rb"\1", value[1:-1]).decode("latin-1")
+
+
+def test_a_clinician_reviews_one_payer_of_seven_with_attestations_prints_its_packet_and_the_phone_fits(
+        database, tmp_path, browser):
+    import base64
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as until
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    shots = Path(os.environ.get("REVIEW_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    document = json.loads(example("classic-trd"))
+    document["policies"] = ["tms-clinical", "aetna-cpb-0469", "bcbsa-mp-170", "cigna-0383", "cms-lcd-l34522",
+                            "optum-bh-tms", "centene-cp-bh-200"]
+    with serving(database, tmp_path) as (base, log):
+        keys = first_run_keys(log)
+        intake = {"Authorization": keys["intake"]}
+        status, _, body = http(base, "POST", "/v1/evaluations", json.dumps(document).encode(), intake)
+        assert status == 201
+        evaluation = json.loads(body)
+        evaluation_id = evaluation["id"]
+        aetna = next(r for r in evaluation["results"] if r["policy"]["id"] == "aetna-cpb-0469")
+        wait = WebDriverWait(browser, 15)
+
+        def fits(name: str) -> None:
+            """No sideways scrolling of the page at 390 px; a screenshot of what the phone shows."""
+            browser.save_screenshot(str(shots / f"{name}-390.png"))
+            width, inner = browser.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]")
+            assert width <= inner, f"{name}: the page is {width} px wide in a {inner} px window"
+
+        browser.get(f"{base}/review/sign-in")
+        browser.find_element(By.ID, "key").send_keys(keys["clinician"].removeprefix("Bearer "))
+        browser.find_element(By.CSS_SELECTOR, "form.sign-in button").click()
+        wait.until(until.url_contains("/review/queue"))
+
+        # The summary first: every payer with its determination and counts, before the history.
+        browser.get(f"{base}/review/evaluations/{evaluation_id}")
+        summary = browser.find_element(By.ID, "summary").text
+        assert "Medicare LCD L34522" in summary and "Insufficient information" in summary
+        assert browser.find_element(By.ID, "summary").location["y"] < browser.find_element(
+            By.ID, "referral").location["y"]
+        browser.save_screenshot(str(shots / "evaluation-1366.png"))
+        browser.set_window_size(1366, 6000)
+        for section in ("summary", "referral"):
+            browser.find_element(By.ID, section).screenshot(str(shots / f"evaluation-{section}-1366.png"))
+        browser.set_window_size(1366, 900)
+
+        # Submitting to Aetna: pick it, tick two documents, accept.
+        Select(browser.find_element(By.ID, "policy-choice")).select_by_value("aetna-cpb-0469")
+        browser.find_element(By.CSS_SELECTOR, "form.submitting-to button").click()
+        wait.until(until.url_contains("policy=aetna-cpb-0469"))
+        assert aetna["policy"]["title"] in browser.find_element(By.ID, "chosen-policy").text
+        boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=attested]")
+        assert len(boxes) == len(aetna["documentation_requirements"]) >= 2
+        ticked = [boxes[0].get_attribute("value"), boxes[1].get_attribute("value")]
+        for box in boxes[:2]:
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+            box.click()
+        browser.find_element(By.CSS_SELECTOR, "input[name=decision][value=accept]").click()
+        browser.find_element(By.CSS_SELECTOR, "form.review-form button[type=submit]").click()
+        wait.until(until.url_contains("recorded=1"))
+        assert "Review 1 recorded." in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        assert "Dr" not in ticked  # ids, not names
+        browser.save_screenshot(str(shots / "reviewed-1366.png"))
+
+        # The packet, printed to PDF by Chromium (print stylesheet).
+        browser.find_element(By.ID, "packet-link").click()
+        wait.until(until.url_contains("/packet"))
+        assert browser.find_element(By.ID, "packet-title").text == aetna["policy"]["title"]
+        assert browser.find_element(By.ID, "packet-review").text.count("local clinician (first run)") == 1
+        pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})["data"])
+        (shots / "packet.pdf").write_bytes(pdf)
+        assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+        assert aetna["policy"]["title"] in _pdf_title(pdf)
+        saved = json.loads(http(base, "GET", f"/v1/evaluations/{evaluation_id}", headers=intake)[2])["review"]
+        assert next(p for p in saved["policies"] if p["policy"] == "aetna-cpb-0469")["attested"] == ticked
+
+        # A phone: neither the queue nor the seven-policy evaluation scrolls sideways.
+        browser.set_window_size(390, 844)
+        browser.get(f"{base}/review/queue?status=all")
+        fits("queue")
+        browser.get(f"{base}/review/evaluations/{evaluation_id}")
+        fits("evaluation")
+        browser.set_window_size(390, 9000)  # tall, so each section is seen whole
+        for section in ("summary", "referral", "missing", "review"):
+            browser.find_element(By.ID, section).screenshot(str(shots / f"evaluation-{section}-390.png"))
+        browser.set_window_size(390, 844)
+        browser.get(f"{base}/review/evaluations/{evaluation_id}/packet?policy=aetna-cpb-0469")
+        fits("packet")
+
+        browser.find_element(By.CSS_SELECTOR, "form.signout button").click()
+        wait.until(until.url_contains("/review/sign-in"))
+    print(f"screenshots: {shots}")

@@ -93,7 +93,11 @@ def test_a_review_through_the_page_needs_its_csrf_token_and_shows_up_in_the_api(
     review = client.get(f"/v1/evaluations/{evaluation_id}").get_json()["review"]
     assert (review["status"], review["reason"], review["reviewer"]["name"]) == (
         "overridden", "Chart says otherwise.", "Dr Form")
-    again = browser.post(f"/review/evaluations/{evaluation_id}", data={**form, "csrf_token": csrf(page)})
+    resent = browser.post(f"/review/evaluations/{evaluation_id}", data={**form, "csrf_token": csrf(page)})
+    assert resent.status_code == 303 and "recorded=1" in resent.headers["Location"]  # the form sent again
+    assert "earlier" not in client.get(f"/v1/evaluations/{evaluation_id}").get_json()["review"]
+    again = browser.post(f"/review/evaluations/{evaluation_id}",
+                         data={**form, "reason": "Another reason.", "csrf_token": csrf(page)})
     assert again.status_code == 409 and "already has a review" in again.get_data(as_text=True)
     amend = browser.post(f"/review/evaluations/{evaluation_id}",
                          data={"decision": "accept", "reason": "Rechecked: it meets the criteria.", "amends": "1",

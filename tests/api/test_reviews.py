@@ -52,7 +52,9 @@ def test_a_second_review_is_409_and_an_amendment_keeps_the_earlier_one(app, clie
     created = post(client, example("classic-trd"))
     evaluation_id = created.get_json()["id"]
     assert review(clinician, evaluation_id, decision="accept").get_json()["determination"] == "meets_criteria"
-    again = assert_problem(review(clinician, evaluation_id, decision="accept"), 409)
+    repeated = review(clinician, evaluation_id, decision="accept")  # the same request again: nothing recorded
+    assert repeated.status_code == 200 and repeated.get_json()["number"] == 1 and "earlier" not in repeated.get_json()
+    again = assert_problem(review(clinician, evaluation_id, decision="accept", reason="Agreed."), 409)
     assert again["current_review"] == 1 and '"amends": 1' in again["detail"]
     stale = assert_problem(review(clinician, evaluation_id, decision="accept", amends=2, reason="x"), 409)
     assert stale["current_review"] == 1

@@ -123,3 +123,24 @@ def test_a_taken_review_number_is_a_write_conflict(db):
 def test_the_unit_of_work_reads_the_schema_revision(db):
     with db.unit_of_work() as uow:
         assert uow.revision() == migrate.head()
+
+
+def test_reviews_stay_append_only_when_the_policy_reviews_migration_goes_down_and_up(tmp_path):
+    """Migration 0007 adds the reviews' policy and attestations in place: the table keeps its triggers both ways."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "0005")
+    assert {"policy_id", "attested"}.isdisjoint(c["name"] for c in sa.inspect(engine).get_columns("reviews"))
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO api_keys (id, name, role, key_hash, created_at) "
+                             "VALUES ('k', 'n', 'clinician', 'h', '2026-12-01 00:00:00')"))
+        conn.execute(sa.text("INSERT INTO evaluations (id, created_at, as_of, request_id, body_digest, submission, "
+                             "result) VALUES ('e', '2026-12-01 00:00:00', '2026-12-01', 'r', 'd', '{}', '{}')"))
+        conn.execute(sa.text("INSERT INTO reviews (evaluation_id, number, decision, determination, "
+                             "reviewer_key_id, reviewed_at, policy_id, attested) VALUES ('e', 1, 'accept', "
+                             "'meets_criteria', 'k', '2026-12-01 00:00:00', 'p', '[\"a\"]')"))
+    for statement in ("UPDATE reviews SET attested = '[]'", "DELETE FROM reviews"):
+        with pytest.raises(sa.exc.DatabaseError), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    engine.dispose()

@@ -59,8 +59,9 @@ def test_an_accept_takes_the_results_one_determination(uow, clock, evaluation, c
 
 def test_a_second_review_is_a_conflict_and_an_amendment_keeps_the_earlier_one(uow, clock, evaluation, clinician):
     record(uow, clock, evaluation.id, clinician, decision="accept")
+    assert record(uow, clock, evaluation.id, clinician, decision="accept").replayed  # the same again: nothing new
     with pytest.raises(ReviewConflict) as raised:
-        record(uow, clock, evaluation.id, clinician, decision="accept")
+        record(uow, clock, evaluation.id, clinician, decision="accept", reason="Agreed.")
     assert (raised.value.current, raised.value.amends) == (1, None)
     with pytest.raises(ReviewConflict) as raised:
         record(uow, clock, evaluation.id, clinician, decision="accept", reason="x", amends=2)
@@ -72,7 +73,8 @@ def test_a_second_review_is_a_conflict_and_an_amendment_keeps_the_earlier_one(uo
     assert [(r.number, r.reviewer) for r in amended] == [(1, clinician), (2, other)]
     shown = review_document(amended)
     assert (shown["status"], shown["number"], [e["number"] for e in shown["earlier"]]) == ("overridden", 2, [1])
-    assert [r.review_number for r in uow.store.audit if r.action == "evaluation.review"] == [1, 2]
+    assert [(r.review_number, r.outcome) for r in uow.store.audit if r.action == "evaluation.review"] == [
+        (1, "success"), (1, "replayed"), (2, "success")]
 
 
 def test_amending_an_unreviewed_evaluation_is_a_conflict(uow, clock, evaluation, clinician):
