@@ -13,6 +13,8 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -133,6 +135,15 @@ _worker: dict = {}  # in a batch worker process: its own library (durable-rules 
 
 def _start_worker(rules_directory, policies) -> None:
     _worker.update(library=load_library(rules_directory), policies=policies)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the batch that started it is gone (killed, say): a worker waiting for its next chunk
+    holds both ends of the pool's pipe, so it would never see the pipe close."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _batch_chunk(chunk: list[tuple[int, str]]) -> list[tuple[str, str | None]]:
