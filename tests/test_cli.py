@@ -98,3 +98,52 @@ def test_python_m_eligibility_runs_the_one_command_line(capsys):
     done = subprocess.run([sys.executable, "-m", "eligibility", "evaluate", str(EXAMPLES / "invalid.json")], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and json.loads(done.stderr)["status"] == 422
+
+
+def _benchmark_module(name: str):
+    """A module of benchmarks/, loaded by path (the directory is not put on sys.path: its http.py would hide
+    the standard library's http in the processes a batch spawns)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", EXAMPLES.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _without_ids_and_times(output: bytes) -> bytes:
+    """A batch's output less each result's id and created_at, the two things unique to each evaluation."""
+    import re
+
+    return re.sub(rb'(?m)^\{"id":"[0-9a-f]{32}","created_at":"[0-9T:Z-]{20}",', b"{", output)
+
+
+def test_batch_in_parallel_writes_the_same_results_in_input_order_as_one_job(capsys, tmp_path, monkeypatch):
+    from api.cli import rules
+
+    workload = _benchmark_module("workload")
+
+    monkeypatch.setattr(rules, "CHUNK", 7)  # many small chunks, more than the pool keeps in flight
+    documents = workload.generate(120)
+    lines = [json.dumps(d) for d in documents[:60]] + ["{oops", "", json.dumps({"patient": {"age": -1}})]
+    lines += [json.dumps({**d, "policies": ["tms-clinical", "cigna-0383"]}) for d in documents[60:]]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "3"):
+        target = tmp_path / f"out-{jobs}.jsonl"
+        code, _, err = run(capsys, "batch", str(source), str(target), "--jobs", jobs)
+        outputs.append((code, err.replace(str(target), "<output>"), target.read_bytes()))
+    (code, err, one), *others = outputs
+    assert code == 2 and "line 61: invalid" in err and "line 63: invalid" in err and "123 line(s), 2 invalid" in err
+    assert all((c, e) == (code, err) for c, e, _ in others)  # the same invalid lines reported, in the same order
+    assert one.count(b"\n") == 122 and one.count(b'"id":') >= 120
+    assert [json.loads(line).get("reference") for line in one.splitlines()] == (
+        [d["reference"] for d in documents[:60]] + [None, None] + [d["reference"] for d in documents[60:]])
+    assert all(_without_ids_and_times(out) == _without_ids_and_times(one) for _, _, out in others)
+    assert _without_ids_and_times(one).count(b'"created_at"') == 0
+
+
+def test_batch_refuses_a_job_count_below_one(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        run(capsys, "batch", str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), "--jobs", "0")

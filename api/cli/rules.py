@@ -7,8 +7,15 @@ Invalid input is printed as the API's problem document, keyed by JSON Pointer (e
 
 from __future__ import annotations
 
+import argparse
+import collections
 import json
+import multiprocessing
+import os
 import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from eligibility import InvalidPolicy, InvalidSubmission, Library, load_library
@@ -106,30 +113,129 @@ def cmd_check_rules(args) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
+CHUNK = 256  # submissions a worker evaluates per task: large enough to amortise the pipe, small enough to stream
+
+
+def _batch_line(library: Library, number: int, line: str, policies) -> tuple[str, str | None]:
+    """The output line for input line ``number`` and, when it is invalid, what to report on stderr."""
+    try:
+        document = _evaluate(library, json.loads(line), line, policies)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        document = {"line": number, "error": validation_problem({"": [f"not JSON: {exc}"]}, f"line {number}")}
+    except InvalidSubmission as exc:
+        document = {"line": number, "error": validation_problem(exc.errors, f"line {number}")}
+    problem = None
+    if "error" in document:
+        problem = f"line {number}: invalid ({', '.join(document['error']['errors'])})"
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", problem
+
+
+_worker: dict = {}  # in a batch worker process: its own library (durable-rules state is per process)
+
+
+def _start_worker(rules_directory, policies) -> None:
+    _worker.update(library=load_library(rules_directory), policies=policies)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the batch that started it is gone (killed, say): a worker waiting for its next chunk
+    holds both ends of the pool's pipe, so it would never see the pipe close."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _batch_chunk(chunk: list[tuple[int, str]]) -> list[tuple[str, str | None]]:
+    library, policies = _worker["library"], _worker["policies"]
+    return [_batch_line(library, number, line, policies) for number, line in chunk]
+
+
+def _chunks(lines, size: int):
+    """(line number, line) pairs of the non-blank lines, ``size`` at a time, read as they are needed."""
+    chunk = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            chunk.append((number, line))
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _evaluated_in_order(args, lines, jobs: int):
+    """Each chunk's results, in input order. With more than one job, chunks go to a pool of worker processes
+    (each loads its own library), at most ``4 * jobs`` of them in flight, so memory stays bounded whatever
+    the input's length."""
+    if jobs == 1:
+        library = load_library(args.rules_dir)
+        for chunk in _chunks(lines, CHUNK):
+            yield len(chunk), [_batch_line(library, number, line, args.policy) for number, line in chunk]
+        return
+    # spawn, not fork: a worker starts without the parent's threads, locks or durable-rules memory. A worker that
+    # dies (or cannot start) breaks the pool, which raises here rather than waiting for it.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(args.rules_dir, args.policy)) as pool:
+        pending = collections.deque()
+        for chunk in _chunks(lines, CHUNK):
+            if len(pending) >= 4 * jobs:
+                size, future = pending.popleft()
+                yield size, future.result()
+            pending.append((len(chunk), pool.submit(_batch_chunk, chunk)))
+        while pending:
+            size, future = pending.popleft()
+            yield size, future.result()
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def cmd_batch(args) -> int:
     from tqdm import tqdm
 
-    library = load_library(args.rules_dir)
+    jobs = args.jobs or default_jobs()
     source = Path(args.input)
-    with source.open(encoding="utf-8") as lines:
-        total = sum(1 for _ in lines)
+    show = not args.quiet and sys.stderr.isatty()
+    total = 0
+    if show:  # the bar's length needs the count of lines: one more pass over the file, reading it only
+        with source.open(encoding="utf-8") as lines:
+            total = sum(1 for line in lines if line.strip())
     bad = 0
-    with source.open(encoding="utf-8") as lines, open(args.output, "w", encoding="utf-8") as out:
-        for number, line in enumerate(tqdm(lines, total=total, unit="sub", disable=args.quiet), start=1):
-            if not line.strip():
-                continue
-            try:
-                document = _evaluate(library, json.loads(line), line, args.policy)
-            except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                document = {"line": number, "error": validation_problem({"": [f"not JSON: {exc}"]}, f"line {number}")}
-            except InvalidSubmission as exc:
-                document = {"line": number, "error": validation_problem(exc.errors, f"line {number}")}
-            if "error" in document:
-                bad += 1
-                print(f"line {number}: invalid ({', '.join(document['error']['errors'])})", file=sys.stderr)
-            out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
-    print(f"{total} line(s), {bad} invalid; results in {args.output}", file=sys.stderr)
+    with source.open(encoding="utf-8") as lines, open(args.output, "w", encoding="utf-8") as out, \
+            tqdm(total=total, unit="sub", disable=not show, file=sys.stderr) as bar:
+        counted = _Counted(lines)
+        for size, results in _evaluated_in_order(args, counted, jobs):
+            for text, problem in results:
+                if problem is not None:
+                    bad += 1
+                    print(problem, file=sys.stderr)
+                out.write(text)
+            bar.update(size)
+    print(f"{counted.n} line(s), {bad} invalid; results in {args.output}", file=sys.stderr)
     return EXIT_OK if not bad else EXIT_INVALID
+
+
+class _Counted:
+    """An iterator over lines that counts them as they are read."""
+
+    def __init__(self, lines):
+        self.lines, self.n = lines, 0
+
+    def __iter__(self):
+        for line in self.lines:
+            self.n += 1
+            yield line
+
+
+def _jobs(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def add_commands(sub) -> None:
@@ -152,5 +258,8 @@ def add_commands(sub) -> None:
     p.add_argument("input")
     p.add_argument("output")
     p.add_argument("--policy", action="append")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (there is none unless stderr is a terminal)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="worker processes evaluating in parallel (default: every core); the output is in input "
+                        "order and the same as with --jobs 1")
     p.set_defaults(func=cmd_batch)

@@ -171,6 +171,8 @@ def _dose_against_label(t: MedicationTrial, drug, rule: str, pointer: str, age: 
         return _no_threshold(t, drug, pointer, f"daily-dose threshold (its figures are {drug.dose_basis})")
     if minimum is not None and dose < minimum:
         return false("{} mg/day is below the minimum adequate dose of {} mg/day", dose, minimum)
+    if rule == "adequate" and minimum is not None:  # at or above the minimum: the maxima cannot change that
+        return TRUE
     # The maxima this trial could be held to: one when its formulation and the patient's age settle it.
     candidates = drug.maximum_candidates(t.formulation, age)
     maxima = [m for _, m in candidates]

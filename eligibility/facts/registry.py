@@ -92,6 +92,18 @@ class Registry:
         self.fields: dict[str, Compute] = {}
         self.words: dict[str, Compute] = {}
         self.evidence: dict[str, Compute] = {}
+        self._computes: dict[frozenset[str] | None, tuple[tuple[str, Compute], ...]] = {}
+
+    def computes(self, paths: frozenset[str] | None) -> tuple[tuple[str, Compute], ...]:
+        """(path, compute) for each of ``paths`` the registry declares (``None``: every field), in the order
+        ``paths`` iterates; made once per set of paths, not once per summary."""
+        try:
+            return self._computes[paths]
+        except KeyError:
+            fields = self.fields
+            made = self._computes[paths] = tuple((p, fields[p]) for p in (fields if paths is None else paths)
+                                                 if p in fields)
+            return made
 
     def fact(self, path: str | None, value: Compute | None = None, *, text: Compute | None = None,
              words: dict[str, Compute] | None = None, evidence: dict[str, Compute] | None = None) -> None:

@@ -32,12 +32,10 @@ class Summary:
     def __init__(self, context: Context, registry: Registry, fields) -> None:
         self.context, self.registry = context, registry
         fact: dict[str, Any] = {"t": "s"}
-        for path in fields:
-            compute = registry.fields.get(path)
-            if compute is not None:
-                value = compute(context)
-                if value is not None:
-                    fact[path] = value
+        for path, compute in fields:
+            value = compute(context)
+            if value is not None:
+                fact[path] = value
         self.fact = fact
         self._texts: dict[str, str] = {}
         self._refs: dict[str, list] = {}
@@ -78,4 +76,4 @@ def summarise(sub: Submission, policy: Policy, catalogue: Catalogue, *, every_fi
     ``every_field``, every field its registry declares)."""
     context = Context(sub, policy.facts, catalogue, policy.therapy)
     registry = policy.registry
-    return Summary(context, registry, registry.fields if every_field else policy.fact_fields)
+    return Summary(context, registry, registry.computes(None if every_field else policy.fact_fields))
