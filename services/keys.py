@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .audit import Caller
 from .clock import Clock, to_second, utc_now
-from .errors import Invalid, NotFound
+from .errors import ClinicalKeyRefused, Invalid, KeyNameTaken, NotFound
 from .records import KeyRecord, Principal
 from .unit_of_work import UnitOfWork
 from .vocabulary import ROLES
@@ -24,6 +24,7 @@ from .vocabulary import ROLES
 KEY_PREFIX = "tms_"
 KEY_SHAPE = re.compile(r"tms_[A-Za-z0-9_-]{43}")
 NAME_SHAPE = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
+CLINICAL_ROLES = ("intake", "clinician", "technician")  # the roles whose keys read or write clinical data
 FIRST_RUN_KEYS = (("intake", "local intake (first run)"), ("clinician", "local clinician (first run)"),
                   ("admin", "local admin (first run)"))
 
@@ -61,6 +62,9 @@ def _make_key(uow: UnitOfWork, name: str, role: str, caller: Caller, clock: Cloc
     if not NAME_SHAPE.fullmatch(name):
         detail = "a key's name is 1 to 100 characters without control characters"
         raise Invalid(detail, {"/name": [detail]}, title="Invalid key request")
+    taken = uow.keys.unrevoked_named(name)
+    if taken is not None:
+        raise KeyNameTaken(name, taken.id)
     now = clock()
     record = KeyRecord(id=new_id(), name=name, role=role, created_at=to_second(now), revoked_at=None)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -70,12 +74,22 @@ def _make_key(uow: UnitOfWork, name: str, role: str, caller: Caller, clock: Cloc
 
 
 def create_key(uow: UnitOfWork, name: str, role: str, caller: Caller, *, clock: Clock = utc_now,
-               new_id: Callable[[], str] = new_key_id) -> NewKey:
+               new_id: Callable[[], str] = new_key_id, clinical: bool = True) -> NewKey:
     """Make, store and audit a new key of ``role`` held by ``name``.
 
+    ``clinical=False`` (an admin over HTTP, unless the deployment allows it): a key of a role that reads
+    clinical data (``CLINICAL_ROLES``) is refused, and the attempt audited as ``denied``, so an admin key
+    cannot give itself a way into the evaluations.
+
     :raises Invalid: an unknown role, or a name that is blank, too long or holds control characters.
+    :raises ClinicalKeyRefused: ``role`` reads clinical data and ``clinical`` is false.
+    :raises KeyNameTaken: an unrevoked key already has this name (compared without regard to case).
     """
     with uow:
+        if not clinical and role in CLINICAL_ROLES:
+            uow.audit.add(caller.event("key.create", "denied", clock()))
+            uow.commit()
+            raise ClinicalKeyRefused(role)
         made = _make_key(uow, name, role, caller, clock, new_id)
         uow.commit()
     return made

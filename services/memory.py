@@ -225,6 +225,10 @@ class _Keys(_Repository, Keys):
     def count(self) -> int:
         return len(self._uow.data().keys)
 
+    def unrevoked_named(self, name: str) -> KeyRecord | None:
+        return next((k.record for k in self._uow.data().keys.values()
+                     if k.record.revoked_at is None and k.record.name.lower() == name.lower()), None)
+
     def revoke(self, key_id: str, when: datetime) -> tuple[KeyRecord, bool] | None:
         key = self._uow.data().keys.get(key_id)
         if key is None:

@@ -100,6 +100,10 @@ class Keys(abc.ABC):
     def count(self) -> int: ...
 
     @abc.abstractmethod
+    def unrevoked_named(self, name: str) -> KeyRecord | None:
+        """An unrevoked key with this name, compared without regard to case."""
+
+    @abc.abstractmethod
     def revoke(self, key_id: str, when: datetime) -> tuple[KeyRecord, bool] | None:
         """Revoke the key unless it is revoked; the key and whether this call revoked it (``None``: no such key)."""
 

@@ -177,6 +177,12 @@ class SqlKeys(_Repository, Keys):
     def count(self) -> int:
         return self._execute(sa.select(sa.func.count()).select_from(api_keys)).scalar()
 
+    def unrevoked_named(self, name: str) -> KeyRecord | None:
+        k = api_keys.c
+        row = self._execute(sa.select(k.id, k.name, k.role, k.created_at, k.revoked_at)
+                            .where(sa.func.lower(k.name) == name.lower(), k.revoked_at.is_(None)).limit(1)).first()
+        return None if row is None else _key(row)
+
     def revoke(self, key_id: str, when: datetime) -> tuple[KeyRecord, bool] | None:
         k = api_keys.c
         done = self._execute(api_keys.update().where(k.id == key_id, k.revoked_at.is_(None))

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .conftest import assert_problem, example, issue_key, post
+from .conftest import assert_problem, authorised, example, issue_key, post, principal
 from .test_page import csrf, sign_in
 
 TOO_BIG = "9999999999999999999"  # above 2**63 - 1: no database row number can be this
@@ -118,3 +118,45 @@ def test_first_run_keys_go_to_a_private_file_kept_across_restarts(app, tmp_path)
     assert len(re.findall(r"tms_[A-Za-z0-9_-]{43}", text)) == 3
     assert first_run_keys(state, tmp_path / "data", "http://127.0.0.1:8000") is None
     assert written.read_text() == text and sorted(p.name for p in written.parent.iterdir()) == [written.name]
+
+
+# -- least privilege for admins --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["clinician", "intake", "technician"])
+def test_an_admin_cannot_make_a_key_that_reads_clinical_data_and_the_attempt_is_audited(app, admin, role):
+    refused = assert_problem(admin.post("/v1/keys", json={"name": "Dr Escalation", "role": role}), 403)
+    assert role in refused["detail"]
+    assert not [k for k in admin.get("/v1/keys").get_json()["items"] if k["name"] == "Dr Escalation"]
+    rows = admin.get("/v1/audit?action=key.create").get_json()["items"]
+    assert (rows[0]["outcome"], rows[0]["status"], rows[0]["actor_key_id"]) == ("denied", 403, principal(
+        app, admin.key).key_id)
+    assert admin.post("/v1/keys", json={"name": "Second admin", "role": "admin"}).status_code == 201
+
+
+def test_a_deployment_may_let_admins_make_clinical_keys_and_each_is_audited(make_app):
+    app = make_app(ADMIN_MAY_CREATE_CLINICAL_KEYS=True)
+    admin = authorised(app, "admin")
+    made = admin.post("/v1/keys", json={"name": "Dr Allowed", "role": "clinician"})
+    assert made.status_code == 201
+    row = admin.get("/v1/audit?action=key.create").get_json()["items"][0]
+    assert (row["outcome"], row["status"], row["subject_key_id"]) == ("success", 201, made.get_json()["id"])
+
+
+def test_key_names_are_unique_among_unrevoked_keys(app, admin):
+    first = admin.post("/v1/keys", json={"name": "Ops Admin", "role": "admin"}).get_json()
+    taken = assert_problem(admin.post("/v1/keys", json={"name": "ops admin", "role": "admin"}), 409)
+    assert first["id"] in taken["detail"]
+    admin.delete(f"/v1/keys/{first['id']}")
+    assert admin.post("/v1/keys", json={"name": "Ops Admin", "role": "admin"}).status_code == 201
+
+
+def test_reviews_show_the_key_id_beside_the_name(app, client):
+    evaluation_id = post(client, example("classic-trd")).get_json()["id"]
+    key = issue_key(app, "clinician", "Dr Same Name")
+    clinician = authorised(app, "clinician", key)
+    assert clinician.post(f"/v1/evaluations/{evaluation_id}/review", json={"decision": "accept"}).status_code == 201
+    key_id = principal(app, key).key_id
+    assert clinician.get(f"/v1/evaluations/{evaluation_id}").get_json()["review"]["reviewer"]["key_id"] == key_id
+    browser, _ = sign_in(app, key)
+    assert f"Dr Same Name <span class=\"muted\">(key {key_id})" in browser.get(
+        f"/review/evaluations/{evaluation_id}").get_data(as_text=True)
