@@ -53,8 +53,11 @@ def authenticate(uow: UnitOfWork, key: str) -> Principal | None:
         return uow.keys.principal(token_hash(key))
 
 
+CLIENT_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 def _make_key(uow: UnitOfWork, name: str, role: str, caller: Caller, clock: Clock,
-              new_id: Callable[[], str]) -> NewKey:
+              new_id: Callable[[], str], client: str | None = None) -> NewKey:
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}", {"/role": ["Not a role."]},
                       title="Invalid key request")
@@ -62,19 +65,22 @@ def _make_key(uow: UnitOfWork, name: str, role: str, caller: Caller, clock: Cloc
     if not NAME_SHAPE.fullmatch(name):
         detail = "a key's name is 1 to 100 characters without control characters"
         raise Invalid(detail, {"/name": [detail]}, title="Invalid key request")
+    if client is not None and not CLIENT_SHAPE.fullmatch(client):
+        detail = "a client is 1 to 64 of A-Z, a-z, 0-9 and . _ : -"
+        raise Invalid(detail, {"/client": [detail]}, title="Invalid key request")
     taken = uow.keys.unrevoked_named(name)
     if taken is not None:
         raise KeyNameTaken(name, taken.id)
     now = clock()
     record = KeyRecord(id=new_id(), name=name, role=role, created_at=to_second(now), revoked_at=None)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    uow.keys.add(record, token_hash(key))
+    uow.keys.add(record, token_hash(key), client)
     uow.audit.add(caller.event("key.create", "success", now, subject_key_id=record.id))
     return NewKey(record, key)
 
 
 def create_key(uow: UnitOfWork, name: str, role: str, caller: Caller, *, clock: Clock = utc_now,
-               new_id: Callable[[], str] = new_key_id, clinical: bool = True) -> NewKey:
+               new_id: Callable[[], str] = new_key_id, clinical: bool = True, client: str | None = None) -> NewKey:
     """Make, store and audit a new key of ``role`` held by ``name``.
 
     ``clinical=False`` (an admin over HTTP, unless the deployment allows it): a key of a role that reads
@@ -84,13 +90,16 @@ def create_key(uow: UnitOfWork, name: str, role: str, caller: Caller, *, clock: 
     :raises Invalid: an unknown role, or a name that is blank, too long or holds control characters.
     :raises ClinicalKeyRefused: ``role`` reads clinical data and ``clinical`` is false.
     :raises KeyNameTaken: an unrevoked key already has this name (compared without regard to case).
+
+    ``client`` groups keys that act for one client (a referral partner): its intake keys read each other's
+    evaluations and share Idempotency-Keys; a key without one is a client of its own.
     """
     with uow:
         if not clinical and role in CLINICAL_ROLES:
             uow.audit.add(caller.event("key.create", "denied", clock()))
             uow.commit()
             raise ClinicalKeyRefused(role)
-        made = _make_key(uow, name, role, caller, clock, new_id)
+        made = _make_key(uow, name, role, caller, clock, new_id, client)
         uow.commit()
     return made
 
