@@ -68,6 +68,9 @@ SETTINGS = (
             "over plain HTTP at a loopback address (`127.0.0.1`, `localhost`); `1`: always; `0`: never."),
     Setting("SESSION_IDLE_MINUTES", "TMS_SESSION_IDLE_MINUTES", 30, _positive_int,
             "Minutes without use after which a review-page session ends (automatic logoff)."),
+    Setting("ADMIN_MAY_CREATE_CLINICAL_KEYS", "TMS_ADMIN_MAY_CREATE_CLINICAL_KEYS", False, _flag,
+            "`1` lets an admin key make intake, clinician and technician keys over HTTP (`POST /v1/keys`); by "
+            "default an admin makes admin keys only, so it cannot reach clinical data (refusals are audited)."),
     Setting("SESSION_LIFETIME_HOURS", "TMS_SESSION_LIFETIME_HOURS", 12, _positive_int,
             "Hours after sign-in at which a review-page session ends however busy it is (absolute lifetime)."),
 )

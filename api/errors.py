@@ -19,10 +19,12 @@ from werkzeug.exceptions import HTTPException
 from eligibility import EngineError, InvalidSubmission
 from eligibility.schemas import pointer_errors
 from services.errors import (
+    ClinicalKeyRefused,
     DatabaseUnavailable,
     Forbidden,
     IdempotencyKeyReused,
     Invalid,
+    KeyNameTaken,
     NotAuthenticated,
     NotFound,
     ReviewConflict,
@@ -97,6 +99,15 @@ def problem_for(exc: ServiceError) -> Problem:
                             f"{exc.role}.")
     if isinstance(exc, NotAuthenticated):
         return Problem(401, "The API key is unknown or revoked.")
+    if isinstance(exc, KeyNameTaken):
+        return Problem(409, f"The unrevoked key {exc.key_id} already has this name; a key's name says who acts in "
+                            "reviews and the audit trail, so it must be unique among unrevoked keys. Revoke that "
+                            "key first or choose another name.", slug="key-name-taken", title="Key name taken")
+    if isinstance(exc, ClinicalKeyRefused):
+        return Problem(403, f"An admin key may not make a {exc.role} key: that role reads clinical data. Make it "
+                            "with 'tms-eligibility keys create' on the server, or have the deployment allow it "
+                            "(TMS_ADMIN_MAY_CREATE_CLINICAL_KEYS=1).", slug="clinical-key-refused",
+                       title="Clinical key refused")
     raise TypeError(f"no problem for {type(exc).__name__}")
 
 

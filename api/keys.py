@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -49,11 +49,15 @@ class Keys(MethodView):
 
     @requires("admin", action="key.create")
     @blp.doc(summary="Create an API key", description="The answer holds the key itself, once: the service keeps "
-                                                       "only its hash.",
+                                                       "only its hash. An admin makes admin keys only (403 for a "
+                                                       "role that reads clinical data, audited) unless the "
+                                                       "deployment sets TMS_ADMIN_MAY_CREATE_CLINICAL_KEYS=1; "
+                                                       "names are unique among unrevoked keys (409).",
              requestBody={"required": True, "content": {JSON: {"schema": KeyRequestSchema}}})
     @blp.response(201, NewKeySchema, description="Created.")
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.alt_response(409, response="CONFLICT", description="An unrevoked key already has this name.")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
@@ -61,7 +65,8 @@ class Keys(MethodView):
     def post(self, received: Received):
         data = load_request(received.document)
         s = state()
-        made = keys.create_key(s.unit_of_work(), data["name"], data["role"], caller(success=201), clock=s.clock)
+        made = keys.create_key(s.unit_of_work(), data["name"], data["role"], caller(success=201, denied=403),
+                               clock=s.clock, clinical=current_app.config["ADMIN_MAY_CREATE_CLINICAL_KEYS"])
         g.log_fields = {"key_id": made.record.id}
         return Answer({**made.record.to_wire(), "key": made.key}, 201, f"/v1/keys/{made.record.id}")
 

@@ -19,12 +19,14 @@ recording them would let anyone fill the table.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .clock import Clock, utc_now
+from .clock import Clock, utc_now, wire_time_micro
 from .records import AuditEvent, Page, Principal
 from .unit_of_work import UnitOfWork
 
@@ -88,6 +90,67 @@ def read_audit(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | Non
         uow.audit.add(caller.event("audit.read", "success", clock()))
         uow.commit()
     return page_of(rows, limit, lambda row: row.seq)
+
+
+# -- the hash chain ------------------------------------------------------------------------------------------
+#
+# Each row written since migration 0006 carries ``prev_hash``, the ``row_hash`` of the row before it, and its own
+# ``row_hash``: the sha256 of ``prev_hash`` and its columns (``chain_content``). A row changed, replaced or removed
+# behind the service's back breaks the chain at that row or the next; ``verify_chain`` finds the first break.
+
+CHAIN_COLUMNS = ("recorded_at", "action", "outcome", "channel", "actor_key_id", "actor_role", "evaluation_id",
+                 "review_number", "subject_key_id", "policies", "request_id", "status", "course_id")
+
+
+def chain_content(values: Mapping) -> str:
+    """A row's columns as the chain hashes them: ``policies`` as stored (text), the time to the microsecond."""
+    row = {c: values[c] for c in CHAIN_COLUMNS}
+    row["recorded_at"] = wire_time_micro(row["recorded_at"])
+    return json.dumps([row[c] for c in CHAIN_COLUMNS], separators=(",", ":"), ensure_ascii=False)
+
+
+def link_hash(prev_hash: str | None, content: str) -> str:
+    """A row's ``row_hash``: the sha256 (hex) of the previous row's hash and this row's content."""
+    return hashlib.sha256(f"{prev_hash or ''}\n{content}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Link:
+    """One audit row as the chain sees it (``AuditLog.links``)."""
+
+    seq: int
+    content: str
+    prev_hash: str | None
+    row_hash: str | None
+
+
+@dataclass(frozen=True)
+class Verified:
+    rows: int  # rows read
+    unchained: int  # rows older than the chain (written before migration 0006), not checked
+    broken_at: int | None  # the seq of the first row whose link does not hold; None: the chain holds
+    reason: str | None
+
+
+def verify_chain(uow: UnitOfWork) -> Verified:
+    """Read the whole trail, oldest first, and check every link: the first row whose ``prev_hash`` is not the
+    previous row's ``row_hash``, or whose ``row_hash`` is not the hash of its content, is the first broken link.
+    Rows before the first hashed row are older than the chain and counted, not checked."""
+    rows = unchained = 0
+    previous: Link | None = None
+    with uow:
+        for link in uow.audit.links():
+            rows += 1
+            if previous is None and link.row_hash is None:
+                unchained += 1
+                continue
+            expected_prev = previous.row_hash if previous is not None else None
+            if previous is not None and link.prev_hash != expected_prev:
+                return Verified(rows, unchained, link.seq, f"prev_hash is not the row_hash of row {previous.seq}")
+            if link.row_hash != link_hash(link.prev_hash, link.content):
+                return Verified(rows, unchained, link.seq, "row_hash does not match the row's content")
+            previous = link
+    return Verified(rows, unchained, None, None)
 
 
 @dataclass(frozen=True)

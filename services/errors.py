@@ -45,6 +45,22 @@ class ReviewConflict(ServiceError):
         self.current, self.amends, self.policy = current, amends, policy
 
 
+class KeyNameTaken(ServiceError):
+    """An unrevoked key already has this name (``key_id``): a second would pass for its holder in reviews."""
+
+    def __init__(self, name: str, key_id: str):
+        super().__init__(f"the unrevoked key {key_id} already has the name {name!r}")
+        self.name, self.key_id = name, key_id
+
+
+class ClinicalKeyRefused(ServiceError):
+    """An admin asked for a key of a role that reads clinical data, and the deployment does not allow it."""
+
+    def __init__(self, role: str):
+        super().__init__(f"an admin may not make a {role} key here")
+        self.role = role
+
+
 class NotAuthenticated(ServiceError):
     """The key is unknown or revoked."""
 

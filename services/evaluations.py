@@ -21,11 +21,18 @@ from .records import NewEvaluation, Page, PolicyRow, QueueDetail, QueueItem, Rec
 from .unit_of_work import UnitOfWork
 
 EVALUATION_ID = re.compile(r"[0-9a-f]{32}")
+INTAKE_ROLES = ("intake",)  # roles that read only their own client's evaluations
 
 
 def new_evaluation_id() -> str:
     """A new evaluation id: 32 random hex digits."""
     return uuid.uuid4().hex
+
+
+def scoped_key(client: str | None, idempotency_key: str) -> str:
+    """How an Idempotency-Key is stored: bound to the client that sent it, so one client can neither block
+    another's key nor learn that it was used."""
+    return "sha256:" + hashlib.sha256(f"{client or ''}\x00{idempotency_key}".encode()).hexdigest()
 
 
 def body_digest(raw: bytes) -> str:
@@ -65,6 +72,10 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
     :raises IdempotencyKeyReused: the key was first used with a different body.
     """
     digest = body_digest(received.raw)
+    actor = caller.actor
+    client = actor.client_id if actor else None
+    if idempotency_key is not None:
+        idempotency_key = scoped_key(client, idempotency_key)
     with uow:
         if idempotency_key is not None and (stored := uow.evaluations.by_key(idempotency_key)) is not None:
             return _replay(uow, stored, digest, caller, clock)
@@ -81,7 +92,8 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
             uow.evaluations.add(NewEvaluation(
                 id=evaluation_id, created_at=created_at, as_of=submission.as_of, reference=submission.reference,
                 request_id=caller.request_id, idempotency_key=idempotency_key, body_digest=digest,
-                submission=received.text, result=body, policies=policies))
+                submission=received.text, result=body, policies=policies,
+                created_by=actor.key_id if actor else None, client_id=client))
         except WriteConflict:
             if idempotency_key is None:
                 raise
@@ -124,15 +136,17 @@ class EvaluationRead:
 def read_evaluation(uow: UnitOfWork, evaluation_id: str, caller: Caller, *, submission: bool = False,
                     clock: Clock = utc_now) -> EvaluationRead:
     """The stored bytes with the current review spliced in (and the submission, if asked for); the read is
-    audited with the evaluation's policies.
+    audited with the evaluation's policies. An intake key reads only its own client's evaluations.
 
-    :raises NotFound: no evaluation has this id (an id of the wrong shape is not looked up).
+    :raises NotFound: no evaluation has this id (an id of the wrong shape is not looked up), or the caller is an
+        intake key of another client (the same answer: it learns nothing of the others').
     """
     if not EVALUATION_ID.fullmatch(evaluation_id):
         raise NotFound("evaluation", evaluation_id)
+    actor = caller.actor
     with uow:
         found = uow.evaluations.get(evaluation_id, submission=submission)
-        if found is None:
+        if found is None or actor is not None and actor.role in INTAKE_ROLES and found.client_id != actor.client_id:
             raise NotFound("evaluation", evaluation_id)
         policies = uow.evaluations.policies(evaluation_id)
         reviews = uow.reviews.of(evaluation_id) if found.review_status != "pending" else []

@@ -55,6 +55,7 @@ class _Course:
 class _Key:
     record: KeyRecord
     key_hash: str
+    client: str | None = None
 
 
 @dataclass
@@ -147,7 +148,8 @@ class _Evaluations(_Repository, Evaluations):
         e = self._uow.data().evaluations.get(evaluation_id)
         if e is None:
             return None
-        return StoredEvaluation(evaluation_id, e.new.result, e.review_status, e.new.submission if submission else None)
+        return StoredEvaluation(evaluation_id, e.new.result, e.review_status, e.new.submission if submission else None,
+                                e.new.client_id)
 
     def review_status(self, evaluation_id: str) -> str | None:
         e = self._uow.data().evaluations.get(evaluation_id)
@@ -214,14 +216,14 @@ class _Keys(_Repository, Keys):
     def principal(self, key_hash: str) -> Principal | None:
         for k in self._uow.data().keys.values():
             if k.key_hash == key_hash and k.record.revoked_at is None:
-                return Principal(k.record.id, k.record.role, k.record.name)
+                return Principal(k.record.id, k.record.role, k.record.name, k.client)
         return None
 
-    def add(self, record: KeyRecord, key_hash: str) -> None:
+    def add(self, record: KeyRecord, key_hash: str, client: str | None = None) -> None:
         data = self._uow.data()
         if record.id in data.keys or any(k.key_hash == key_hash for k in data.keys.values()):
             raise WriteConflict(record.id)
-        data.keys[record.id] = _Key(record, key_hash)
+        data.keys[record.id] = _Key(record, key_hash, client)
         self._uow.did(lambda: data.keys.pop(record.id))
 
     def all(self) -> list[KeyRecord]:
@@ -229,6 +231,10 @@ class _Keys(_Repository, Keys):
 
     def count(self) -> int:
         return len(self._uow.data().keys)
+
+    def unrevoked_named(self, name: str) -> KeyRecord | None:
+        return next((k.record for k in self._uow.data().keys.values()
+                     if k.record.revoked_at is None and k.record.name.lower() == name.lower()), None)
 
     def revoke(self, key_id: str, when: datetime) -> tuple[KeyRecord, bool] | None:
         key = self._uow.data().keys.get(key_id)

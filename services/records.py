@@ -40,6 +40,11 @@ class Principal:
     key_id: str
     role: str
     name: str
+    client: str | None = None  # the client (group of keys) it acts for; a key without one is a client of its own
+
+    @property
+    def client_id(self) -> str:
+        return self.client or self.key_id
 
 
 # -- evaluations -------------------------------------------------------------------------------------------
@@ -75,6 +80,8 @@ class NewEvaluation:
     submission: str
     result: str
     policies: tuple[PolicyRow, ...]  # in request order
+    created_by: str | None = None  # the key that made it
+    client_id: str | None = None  # that key's client: its intake keys alone read the evaluation
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class StoredEvaluation:
     result: str
     review_status: str
     submission: str | None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,8 @@ class Keys(abc.ABC):
         """The unrevoked key with this hash."""
 
     @abc.abstractmethod
-    def add(self, record: KeyRecord, key_hash: str) -> None: ...
+    def add(self, record: KeyRecord, key_hash: str, client: str | None = None) -> None:
+        """Store a key; ``client``: the client it acts for (``None``: a client of its own)."""
 
     @abc.abstractmethod
     def all(self) -> list[KeyRecord]:
@@ -101,6 +102,10 @@ class Keys(abc.ABC):
 
     @abc.abstractmethod
     def count(self) -> int: ...
+
+    @abc.abstractmethod
+    def unrevoked_named(self, name: str) -> KeyRecord | None:
+        """An unrevoked key with this name, compared without regard to case."""
 
     @abc.abstractmethod
     def revoke(self, key_id: str, when: datetime) -> tuple[KeyRecord, bool] | None:
@@ -146,6 +151,11 @@ class AuditLog(abc.ABC):
     @abc.abstractmethod
     def after(self, after_seq: int = 0, batch: int = 1000) -> Iterator[AuditEvent]:
         """Every row after ``after_seq``, oldest first, read ``batch`` rows at a time."""
+
+    def links(self) -> Iterator:
+        """Every row as the hash chain sees it (``services.audit.Link``), oldest first; a store that keeps no
+        chain has none."""
+        return iter(())
 
 
 class Courses(abc.ABC):

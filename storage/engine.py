@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from services.audit import link_hash
+
 
 def create_engine(url: str, sqlite_busy_timeout: float = 30.0) -> sa.Engine:
     """An engine for ``url``; SQLite connections get WAL mode, a busy timeout and foreign keys."""
@@ -20,6 +22,8 @@ def create_engine(url: str, sqlite_busy_timeout: float = 30.0) -> sa.Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # The audit trail's hash chain, computed inside the INSERT that reads the last hash (storage.unit_of_work).
+    dbapi_connection.create_function("tms_chain", 2, link_hash, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         # WAL lets readers run beside the one writer; NORMAL syncs at checkpoints, which in WAL mode

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from services.audit import Link, chain_content, link_hash
 from services.records import (
     AuditEvent,
     KeyRecord,
@@ -63,7 +64,8 @@ class SqlEvaluations(_Repository, Evaluations):
     def add(self, new: NewEvaluation) -> None:
         row = {"id": new.id, "created_at": new.created_at, "as_of": new.as_of, "reference": new.reference,
                "request_id": new.request_id, "idempotency_key": new.idempotency_key,
-               "body_digest": new.body_digest, "submission": new.submission, "result": new.result}
+               "body_digest": new.body_digest, "submission": new.submission, "result": new.result,
+               "created_by": new.created_by, "client_id": new.client_id}
         database = self._uow.database
         with self._uow.translated(conflict=True), self._uow.cursor() as cursor:
             insert = database.insert("evaluations")
@@ -82,11 +84,12 @@ class SqlEvaluations(_Repository, Evaluations):
 
     def get(self, evaluation_id: str, *, submission: bool = False) -> StoredEvaluation | None:
         e = evaluations.c
-        columns = [e.result, e.review_status] + ([e.submission] if submission else [])
+        columns = [e.result, e.review_status, e.client_id] + ([e.submission] if submission else [])
         row = self._execute(sa.select(*columns).where(e.id == evaluation_id)).first()
         if row is None:
             return None
-        return StoredEvaluation(evaluation_id, row.result, row.review_status, row.submission if submission else None)
+        return StoredEvaluation(evaluation_id, row.result, row.review_status, row.submission if submission else None,
+                                row.client_id)
 
     def review_status(self, evaluation_id: str) -> str | None:
         e = evaluations.c
@@ -173,10 +176,10 @@ class SqlKeys(_Repository, Keys):
             row = cursor.fetchone()
         return None if row is None else Principal(*row)
 
-    def add(self, record: KeyRecord, key_hash: str) -> None:
+    def add(self, record: KeyRecord, key_hash: str, client: str | None = None) -> None:
         self._execute(api_keys.insert(), {"id": record.id, "name": record.name, "role": record.role,
                                           "key_hash": key_hash, "created_at": record.created_at,
-                                          "revoked_at": record.revoked_at})
+                                          "revoked_at": record.revoked_at, "client_id": client})
 
     def all(self) -> list[KeyRecord]:
         k = api_keys.c
@@ -185,6 +188,12 @@ class SqlKeys(_Repository, Keys):
 
     def count(self) -> int:
         return self._execute(sa.select(sa.func.count()).select_from(api_keys)).scalar()
+
+    def unrevoked_named(self, name: str) -> KeyRecord | None:
+        k = api_keys.c
+        row = self._execute(sa.select(k.id, k.name, k.role, k.created_at, k.revoked_at)
+                            .where(sa.func.lower(k.name) == name.lower(), k.revoked_at.is_(None)).limit(1)).first()
+        return None if row is None else _key(row)
 
     def revoke(self, key_id: str, when: datetime) -> tuple[KeyRecord, bool] | None:
         k = api_keys.c
@@ -233,6 +242,8 @@ def _policies_text(policies) -> str | None:
 
 def _event(row) -> AuditEvent:
     values = dict(row)
+    values.pop("prev_hash", None)
+    values.pop("row_hash", None)
     values["recorded_at"] = _utc(values["recorded_at"])
     values["policies"] = tuple(json.loads(values["policies"])) if values["policies"] else None
     return AuditEvent(**values)
@@ -240,15 +251,42 @@ def _event(row) -> AuditEvent:
 
 class SqlAuditLog(_Repository, AuditLog):
     def add(self, event: AuditEvent) -> None:
-        """A prepared insert: every action writes one, beside the action's own rows."""
+        """A prepared insert: every action writes one, beside the action's own rows, chained to the row before
+        (``services.audit``): on SQLite in one statement, which reads the last hash under the write lock; on
+        PostgreSQL after a transaction-level advisory lock, so that two transactions never chain to one row."""
         values = {"recorded_at": event.recorded_at, "action": event.action, "outcome": event.outcome,
                   "channel": event.channel, "actor_key_id": event.actor_key_id, "actor_role": event.actor_role,
                   "evaluation_id": event.evaluation_id, "review_number": event.review_number,
                   "subject_key_id": event.subject_key_id, "policies": _policies_text(event.policies),
                   "request_id": event.request_id, "status": event.status, "course_id": event.course_id}
-        insert = self._uow.database.insert("audit_events")
+        content = chain_content(values)
+        database = self._uow.database
         with self._uow.translated(), self._uow.cursor() as cursor:
-            cursor.execute(insert.sql, insert.params(values))
+            if database.audit_chain_in_sql:
+                insert = database.audit_insert
+                cursor.execute(insert.sql, insert.params({**values, "chain_content": content}))
+                return
+            cursor.execute(database.audit_lock_sql)
+            cursor.execute(database.audit_last_sql)
+            last = cursor.fetchone()
+            prev_hash = last[0] if last else None
+            insert = database.insert("audit_events")
+            cursor.execute(insert.sql, insert.params({**values, "prev_hash": prev_hash,
+                                                      "row_hash": link_hash(prev_hash, content)}))
+
+    def links(self) -> Iterator[Link]:
+        a = audit_events.c
+        after_seq = 0
+        while True:
+            rows = self._execute(sa.select(audit_events).where(a.seq > after_seq).order_by(a.seq).limit(1000)
+                                 ).mappings().all()
+            for r in rows:
+                values = dict(r)
+                values["recorded_at"] = _utc(values["recorded_at"])
+                yield Link(r["seq"], chain_content(values), r["prev_hash"], r["row_hash"])
+            if len(rows) < 1000:
+                return
+            after_seq = rows[-1]["seq"]
 
     def page(self, *, limit: int, before_seq: int | None = None, evaluation_id: str | None = None,
              actor_key_id: str | None = None, action: str | None = None,

@@ -28,11 +28,15 @@ evaluations = sa.Table(
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("reference", sa.String(128), nullable=True),
     sa.Column("request_id", sa.String(128), nullable=False),
+    # since migration 0006 the client's Idempotency-Key, scoped: sha256 of the client and the key
     sa.Column("idempotency_key", sa.String(255), nullable=True, unique=True),
     sa.Column("body_digest", sa.String(71), nullable=False, comment="sha256 of the request body's bytes"),
     sa.Column("submission", sa.Text, nullable=False, comment="the validated request body, as received"),
     sa.Column("result", sa.Text, nullable=False, comment="the response body, returned byte-for-byte by GET"),
     sa.Column("review_status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("created_by", sa.String(16), nullable=True, comment="the key that made it (migration 0006)"),
+    sa.Column("client_id", sa.String(64), nullable=True,
+              comment="the client (group of keys) of that key: its intake keys alone read it"),
     sa.Index(None, "review_status", "seq"),
 )
 
@@ -45,7 +49,7 @@ evaluation_policies = sa.Table(
     sa.Column("policy_version", sa.String(64), nullable=False),
     sa.Column("policy_digest", sa.String(71), nullable=False),
     sa.Column("determination", sa.String(32), nullable=False),
-    sa.Index(None, "policy_id", "determination"),
+    sa.Index(None, "policy_id", "determination", "evaluation_id"),
 )
 
 api_keys = sa.Table(
@@ -57,6 +61,8 @@ api_keys = sa.Table(
               comment="sha256 (hex) of the key; the key itself is never stored"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True, comment="set once; a revoked key fails at once"),
+    sa.Column("client_id", sa.String(64), nullable=True,
+              comment="the client the key acts for (e.g. one referral partner); its intake keys share evaluations"),
 )
 
 reviews = sa.Table(
@@ -90,8 +96,13 @@ audit_events = sa.Table(
     sa.Column("request_id", sa.String(128), nullable=True),
     sa.Column("status", sa.SmallInteger, nullable=True, comment="the HTTP status answered"),
     sa.Column("course_id", sa.String(32), nullable=True, comment="the TMS course acted on"),
-    sa.Index(None, "evaluation_id"),
-    sa.Index(None, "course_id"),
+    sa.Column("prev_hash", sa.String(64), nullable=True, comment="row_hash of the row before (migration 0006)"),
+    sa.Column("row_hash", sa.String(64), nullable=True,
+              comment="sha256 (hex) of prev_hash and this row's columns: the chain `audit verify` checks"),
+    sa.Index(None, "evaluation_id", "seq"),
+    sa.Index(None, "course_id", "seq"),
+    sa.Index(None, "actor_key_id", "seq"),
+    sa.Index(None, "action", "seq"),
     comment="append-only: ids, never clinical content; no foreign keys, so it outlives what it records",
 )
 
@@ -129,6 +140,7 @@ courses = sa.Table(
     sa.Column("ended_by", sa.String(16), sa.ForeignKey("api_keys.id"), nullable=True),
     sa.Column("writes", sa.Integer, nullable=False, comment="bumped by every write: holds the row while it is made"),
     sa.Index(None, "evaluation_id"),
+    sa.Index(None, "end_date", "seq"),
 )
 
 course_sessions = sa.Table(

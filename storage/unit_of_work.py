@@ -37,9 +37,23 @@ class Database:
         dialect = engine.dialect
         self.dbapi = dialect.dbapi
         k = api_keys.c
-        self.principal_select = Prepared(sa.select(k.id, k.role, k.name).where(
+        self.principal_select = Prepared(sa.select(k.id, k.role, k.name, k.client_id).where(
             k.key_hash == sa.bindparam("key_hash"), k.revoked_at.is_(None)), dialect, [k.key_hash])
         self._inserts = {t.name: prepared_insert(t, dialect) for t in (evaluations, evaluation_policies, audit_events)}
+        # The audit trail's hash chain (services.audit): on SQLite one INSERT reads the last row's hash and hashes
+        # the new row (the function ``tms_chain``, storage.engine) under the write lock it takes; elsewhere a
+        # transaction-level advisory lock comes first, then the last hash is read and the row inserted.
+        last = "SELECT row_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        self.audit_chain_in_sql = dialect.name == "sqlite"
+        self.audit_last_sql = last
+        self.audit_lock_sql = "SELECT pg_advisory_xact_lock(7305182648)"  # one lock: the audit trail's tail
+        if self.audit_chain_in_sql:
+            columns = [c for c in audit_events.columns if c.key not in ("seq", "prev_hash", "row_hash")]
+            tail = sa.literal_column(f"({last})")
+            statement = audit_events.insert().values(
+                {**{c.key: sa.bindparam(c.key) for c in columns}, "prev_hash": tail,
+                 "row_hash": sa.func.tms_chain(tail, sa.bindparam("chain_content", type_=sa.Text))})
+            self.audit_insert = Prepared(statement, dialect, columns)
 
     def insert(self, table: str) -> Prepared:
         return self._inserts[table]

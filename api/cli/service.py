@@ -15,7 +15,7 @@ from pathlib import Path
 from services import audit, keys
 from services.audit import Caller
 from services.clock import wire_time
-from services.errors import Invalid, NotFound
+from services.errors import Invalid, KeyNameTaken, NotFound
 from storage import migrate
 
 from ..config import SERVE_SETTINGS
@@ -142,8 +142,8 @@ def _time(value) -> str:
 def cmd_keys_create(args) -> int:
     try:
         with _migrated(args) as state:
-            made = keys.create_key(state.unit_of_work(), args.name, args.role, CLI)
-    except Invalid as exc:
+            made = keys.create_key(state.unit_of_work(), args.name, args.role, CLI, client=args.client)
+    except (Invalid, KeyNameTaken) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     record = made.record
@@ -203,6 +203,18 @@ def cmd_audit_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_audit_verify(args) -> int:
+    """Check the audit trail's hash chain; exit 1 at the first broken link, naming its row."""
+    with _migrated(args) as state:
+        verified = audit.verify_chain(state.unit_of_work())
+    older = f" ({verified.unchained} older than the chain, not checked)" if verified.unchained else ""
+    if verified.broken_at is None:
+        print(f"audit chain holds: {verified.rows} row(s) read{older}")
+        return EXIT_OK
+    print(f"audit chain broken at seq {verified.broken_at}: {verified.reason}{older}")
+    return EXIT_FAILURE
+
+
 def add_commands(sub) -> None:
     p = sub.add_parser("serve", help="migrate the database and serve the HTTP API under gunicorn")
     for setting in SERVE_SETTINGS:
@@ -227,6 +239,8 @@ def add_commands(sub) -> None:
     p = keys_sub.add_parser("create", help="make a key and print it, once, on standard output")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--name", required=True, help="who or what holds it (a clinician's name, an intake system)")
+    p.add_argument("--client", help="the client it acts for (e.g. one referral partner): intake keys of one client "
+                                    "read each other's evaluations; default: a client of its own")
     p.set_defaults(func=cmd_keys_create)
     p = keys_sub.add_parser("list", help="list keys: id, role, created, revoked, name (never the keys)")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
@@ -241,3 +255,6 @@ def add_commands(sub) -> None:
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.add_argument("--after", type=int, default=0, help="only rows after this seq (resume an earlier export)")
     p.set_defaults(func=cmd_audit_export)
+    p = aud_sub.add_parser("verify", help="check the hash chain over the audit rows; exit 1 naming the first "
+                                          "broken link")
+    p.set_defaults(func=cmd_audit_verify)

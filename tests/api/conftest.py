@@ -15,6 +15,7 @@ gunicorn (``http`` talks to it, ``first_run_keys`` reads the keys it printed).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -36,6 +37,7 @@ from referencing.jsonschema import DRAFT202012
 from api import create_app
 from services import keys
 from services.audit import Caller
+from services.errors import KeyNameTaken
 from services.records import Principal
 from storage import create_engine, migrate
 from storage.tables import APPEND_ONLY, metadata
@@ -141,8 +143,13 @@ def app(make_app):
 
 def issue_key(app, role: str, name: str | None = None) -> str:
     """A new API key of ``role`` in ``app``'s database."""
-    return keys.create_key(app.extensions["tms-eligibility"].unit_of_work(), name or f"test {role}", role,
-                           Caller()).key
+    uow = app.extensions["tms-eligibility"].unit_of_work
+    for n in itertools.count(1):  # names are unique among unrevoked keys: "test clinician", "test clinician 2"
+        try:
+            return keys.create_key(uow(), name or f"test {role}" + (f" {n}" if n > 1 else ""), role, Caller()).key
+        except KeyNameTaken:
+            if name:
+                raise
 
 
 def principal(app, key: str) -> Principal:
@@ -291,11 +298,12 @@ FIRST_RUN_KEY = re.compile(r"^  (intake|clinician|admin) +id ([0-9a-f]{16})  (tm
 
 
 @contextlib.contextmanager
-def serving(database: str, folder: Path, log_name: str = "server.log"):
-    """``python -m api serve`` (the console script's code) with 2 sync workers; yields its base URL and log."""
+def serving(database: str, folder: Path, log_name: str = "server.log", **settings: str):
+    """``python -m api serve`` (the console script's code) with 2 workers; yields its base URL and log.
+    ``settings`` are more environment variables."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database, "TMS_PORT": str(port), "TMS_WORKERS": "2",
-           "TMS_THREADS": "1", "TMS_INSTANCE_PATH": str(folder)}
+           "TMS_THREADS": "1", "TMS_INSTANCE_PATH": str(folder), **settings}
     log_path = folder / log_name
     log = log_path.open("w")
     process = subprocess.Popen([sys.executable, "-m", "api", "serve"], cwd=ROOT, env=env, stdout=log,

@@ -50,7 +50,7 @@ def test_a_full_flow_through_the_api_leaves_exactly_its_audit_rows(app):
     review(clinician, evaluation_id, decision="override", determination="insufficient_information",
            reason="Reason canary: adherence unknown.")
     intake.post(f"/v1/evaluations/{evaluation_id}/review", json={"decision": "accept"})  # 403
-    new_key = admin.post("/v1/keys", json={"name": "Dr Canary", "role": "clinician"}).get_json()["id"]
+    new_key = admin.post("/v1/keys", json={"name": "Canary admin", "role": "admin"}).get_json()["id"]
     admin.delete(f"/v1/keys/{new_key}")
     # the three key.create rows of the fixtures' keys come first, from the command line (no actor)
     rows = trail(admin)
@@ -138,7 +138,7 @@ def test_a_full_flow_sends_no_update_or_delete_to_an_append_only_table(app, monk
                reason="amended", amends=1)
         review(clinician, evaluation_id, decision="accept")  # 409
         clinician.get("/v1/evaluations")
-        key = admin.post("/v1/keys", json={"name": "n", "role": "intake"}).get_json()["id"]
+        key = admin.post("/v1/keys", json={"name": "n", "role": "admin"}).get_json()["id"]
         admin.delete(f"/v1/keys/{key}")
         admin.get("/v1/audit")
     finally:

@@ -142,7 +142,7 @@ def test_a_technician_records_a_session_and_a_rating_and_a_clinician_sees_the_ch
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     today = datetime.now(UTC).date()
-    with serving(database, tmp_path) as (base, log):
+    with serving(database, tmp_path, TMS_ADMIN_MAY_CREATE_CLINICAL_KEYS="1") as (base, log):
         keys = first_run_keys(log)
         admin, clinician = {"Authorization": keys["admin"]}, {"Authorization": keys["clinician"]}
         technician_key = json.loads(http(base, "POST", "/v1/keys", json.dumps(
