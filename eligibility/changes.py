@@ -23,7 +23,8 @@ from itertools import product
 from typing import Any
 
 from .codes import normalise_icd10cm
-from .facts import Context, Summary
+from .facts import Context, Counted, Summary
+from .facts.judging import JUDGES
 from .facts.levers import REQUESTED, STATED, Edit, Step, holds, requested_fact, safety_fact, scale, stated_fact
 from .facts.levers import count as count_lever
 from .facts.levers import diagnoses as diagnoses_lever
@@ -121,8 +122,11 @@ def _steps(ctx: Context, group: str, atoms: dict, values: dict) -> list[Step] | 
         step = scale(ctx, group.split(".", 1)[1], atoms, values)
     elif group.startswith("implant."):
         step = implants_lever(ctx, group.split(".", 1)[1], atoms, values) if ctx.therapy.implants else None
-    elif group.startswith("count."):
-        return count_lever(ctx, group.split(".", 1)[1], atoms, values)
+    elif group.startswith("count."):  # the same count is often asked the same twice (rules, criteria): once
+        key = ("lever", (group, repr(sorted(atoms.items()))))
+        if key not in ctx._cache:
+            ctx._cache[key] = count_lever(ctx, group.split(".", 1)[1], atoms, values)
+        return ctx._cache[key]
     else:
         (path, comparisons), = atoms.items()
         if path in STATED:
@@ -136,14 +140,27 @@ def _steps(ctx: Context, group: str, atoms: dict, values: dict) -> list[Step] | 
     return None if step is None else [step]
 
 
+_READ: dict[tuple[str, str, str], list] = {}  # (policy digest, ruleset name, rule) -> its alternatives, grouped
+
+
+def _read(policy, name: str) -> list[list[tuple[str, str, Any, str]]]:
+    """A met rule's condition as alternatives of (operator, field, operand, fact group), read once per policy."""
+    key = (policy.digest, policy.ruleset_name, name)
+    found = _READ.get(key)
+    if found is None:
+        condition = policy.ruleset[name]["all"][0]["m"]["$and"][1]
+        found = _READ[key] = [[(op, field, operand, _group(field, policy.facts.counts))
+                               for op, field, operand in alternative] for alternative in alternatives(condition)]
+    return found
+
+
 def _candidate(ctx: Context, alternative, values: dict) -> list[Step] | None:
     """The steps that would make one alternative hold (none needed: ``[]``), or ``None``."""
     groups: list[str] = []  # the fact groups with a comparison that does not hold yet
-    for op, field, operand in alternative:
+    for op, field, operand, group in alternative:
         operand = _operand(operand, values)
         if operand is None and op not in ("$ex", "$nex"):
             return None  # compared with a fact not known: nothing to aim at
-        group = _group(field, ctx.spec.counts)
         if not holds(op, values.get(field), operand) and group not in groups:
             groups.append(group)
     if not groups:
@@ -151,8 +168,8 @@ def _candidate(ctx: Context, alternative, values: dict) -> list[Step] | None:
     steps: list[Step] = []
     for group in groups:
         atoms = {}
-        for op, field, operand in alternative:  # every comparison of the group, held or not
-            if _group(field, ctx.spec.counts) == group:
+        for op, field, operand, in_group in alternative:  # every comparison of the group, held or not
+            if in_group == group:
                 atoms.setdefault(field, []).append((op, _operand(operand, values)))
         found = _steps(ctx, group, atoms, values)
         if found is None:
@@ -168,21 +185,16 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
     :param combine: ``None`` (a simple criterion), ``"any_of"`` (one leaf met is enough) or ``"all_of"``.
     """
     ctx = summary.context
-    conditions = [[policy.ruleset[name]["all"][0]["m"]["$and"][1] for name in leaf.rules
-                   if policy.rules[name].status == "met"] for leaf in leaves]
-    fields: set[str] = set()
-    for leaf_conditions in conditions:
-        for condition in leaf_conditions:
-            _fields(condition, fields)
-    values = {f: summary.value(f) for f in fields}
+    conditions = [[name for name in leaf.rules if policy.rules[name].status == "met"] for leaf in leaves]
+    values = summary.fact  # every field the rules test, an unknown one absent
     per_leaf: list[list[tuple[Step, ...]]] = []
     for leaf_conditions in conditions:
         options = []
-        for condition in leaf_conditions:
-            for alternative in alternatives(condition):
+        for name in leaf_conditions:
+            for alternative in _read(policy, name):
                 steps = _candidate(ctx, alternative, values)
                 if steps:
-                    options.append((tuple(steps), condition))
+                    options.append((tuple(steps), policy.ruleset[name]["all"][0]["m"]["$and"][1]))
         per_leaf.append(options)
     if combine == "all_of":
         if not all(per_leaf):
@@ -198,7 +210,8 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
         if len({e.path for e in edits}) != len(edits) or any(
                 {(e.path, repr(e.value)) for e in c.edits} <= keys for c in changes):
             continue
-        if not _verified(policy, summary, edits, wanted):
+        predicted = _predicted(ctx, steps, values, wanted)
+        if not (predicted if predicted is not None else _verified(policy, summary, edits, wanted)):
             continue
         pointers = tuple(dict.fromkeys(e.path.removesuffix("/-") for e in edits))
         text = "; ".join(s.text for s in steps)
@@ -210,6 +223,25 @@ def _size(steps) -> tuple[int, int]:
     return len(steps), sum(len(s.edits) for s in steps)
 
 
+def _predicted(ctx: Context, steps, values: dict, conditions) -> bool | None:
+    """Whether the conditions hold with the facts the steps give, when every step says which facts it gives and
+    no other fact the conditions test moves with them (``None``: the facts must be computed again)."""
+    if any(s.facts is None for s in steps):
+        return None
+    facts = dict(pair for s in steps for pair in s.facts)
+    counts = ctx.spec.counts
+    touched = {e.path.split("/")[1] for s in steps for e in s.edits}
+    for condition in conditions:
+        for field in _fields(condition, set()):
+            if field in facts:
+                continue
+            head = field.split(".", 1)[0]
+            if head in counts and (counts[head].source in touched or "patient" in touched or (
+                    field.endswith(".sessions_with_request") and "request" in touched)):
+                return None  # a count the edits move (an age moves the dose maxima)
+    return all(condition_holds(c, {**values, **facts}) for c in conditions)
+
+
 def _verified(policy, summary: Summary, edits, conditions) -> bool:
     """Whether every wanted condition holds on the facts of the submission with the edits applied."""
     ctx = summary.context
@@ -218,6 +250,25 @@ def _verified(policy, summary: Summary, edits, conditions) -> bool:
     except (KeyError, ValueError, TypeError, IndexError):
         return False
     after = Context(changed, ctx.spec, ctx.catalogue, ctx.therapy)
+    # What the edits leave alone is not computed again: a count whose list (and the age its doses are read
+    # at) did not change, the scales, the implants; in an edited list, only the items edited or added.
+    touched = {e.path.split("/")[1] for e in edits}
+    for key, value in ctx._cache.items():
+        kind, name = key
+        if kind == "lever":
+            continue
+        if kind == "count":
+            spec = ctx.spec.counts[name]
+            if spec.source not in touched:
+                after._cache[key] = value
+            elif "patient" not in touched and value.listed and getattr(changed, spec.source) is not None:
+                before = {item.index: (item, truth) for item, truth in value.judged}
+                judge = JUDGES[spec.source]
+                after._cache[key] = Counted(spec, [
+                    before[item.index] if item.index in before and before[item.index][0] is item
+                    else (item, judge(item, spec, after)) for item in getattr(changed, spec.source)], True)
+        elif ("scales" if kind == "scale" else "safety") not in touched:
+            after._cache[key] = value
     fields: set[str] = set()
     for condition in conditions:
         _fields(condition, fields)

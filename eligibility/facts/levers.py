@@ -39,10 +39,12 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One part of a change: its words and its edits."""
+    """One part of a change: its words and its edits; ``facts``, when the edits give facts known values (pairs
+    of path and value), lets a change be checked without computing the facts again."""
 
     text: str
     edits: tuple[Edit, ...]
+    facts: tuple[tuple[str, Any], ...] | None = None
 
 
 def holds(op: str, value, operand) -> bool:
@@ -143,13 +145,14 @@ def stated_fact(ctx, path: str, atoms, current) -> Step | None:
             return None
         value = names[fitting[0]]
         text = f"{words}, if {' or '.join(names[r] for r in fitting)}"
+        return Step(text, (Edit(pointer, value),), ((path, fitting[0]),))
     elif isinstance(words, tuple):
         if not isinstance(value, bool):
             return None
         text = words[0] if value else words[1]
     else:
         text = f"{words}, if {bound_words(atoms) or _value_words(value)}"
-    return Step(text, (Edit(pointer, value),))
+    return Step(text, (Edit(pointer, value),), ((path, value),))
 
 
 def safety_fact(ctx, path: str, atoms, current) -> Step | None:
@@ -162,7 +165,7 @@ def safety_fact(ctx, path: str, atoms, current) -> Step | None:
     name = path.split(".", 1)[1]
     what = ctx.therapy.safety_fields.get(name, name.replace("_", " "))
     return Step(f"the safety screen answered {'yes' if value else 'no'} for {what}",
-                (Edit(f"/safety/{name}", value),))
+                (Edit(f"/safety/{name}", value),), ((path, value),))
 
 
 def requested_fact(ctx, path: str, atoms, current) -> Step | None:
@@ -173,17 +176,17 @@ def requested_fact(ctx, path: str, atoms, current) -> Step | None:
         if not fitting:
             return None
         value = fitting[0]
-        return Step(f"request the {value.replace('_', ' ')} protocol", (Edit(pointer, value),))
+        return Step(f"request the {value.replace('_', ' ')} protocol", (Edit(pointer, value),), ((path, value),))
     if path == "clinician.role":
         value = solve(atoms)
         if not isinstance(value, str):
             return None
-        return Step(f"the order placed by a {value.replace('_', ' ')}", (Edit(pointer, value),))
+        return Step(f"the order placed by a {value.replace('_', ' ')}", (Edit(pointer, value),), ((path, value),))
     value = solve(atoms, current)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         return None
     words = f"at most {value}" if any(op in ("$lte", "$lt") for op, _ in atoms) else str(value)
-    return Step(f"request {words} sessions", (Edit(pointer, value),))
+    return Step(f"request {words} sessions", (Edit(pointer, value),), ((path, value),))
 
 
 # -- groups of facts --------------------------------------------------------------------------------------------
@@ -342,22 +345,22 @@ def _replace(item, fields: dict):
     return replace(item, **fields, **extra)
 
 
-def item_fixes(ctx, spec: CountSpec) -> list[tuple[Any, dict, str]]:
-    """Each listed item that does not count yet but would with the changes found: (item, fields, words)."""
+def item_fixes(ctx, spec: CountSpec):
+    """Each listed item that does not count yet but would with the changes found: (item, fields, words), those
+    with the fewest changes first. Lazy: an item is judged again only when it is wanted."""
     counted = ctx.counted(spec.name)
     judge, fix, name = JUDGES[spec.source], FIXES[spec.source], NAMES[spec.source]
-    out = []
+    proposals = []
     for item, truth in counted.judged:
         if truth.value is True:
             continue
         found = fix(item, spec, ctx)
-        if not found or not found[0]:
-            continue
-        fields, words = found
-        if judge(_replace(item, fields), spec, ctx) != TRUE:
-            continue
-        out.append((item, fields, f"{name(item)}: {', '.join(words)}"))
-    return out
+        if found and found[0]:
+            proposals.append((len(found[0]), item.index, item, found))
+    proposals.sort(key=lambda p: p[:2])
+    for _, _, item, (fields, words) in proposals:
+        if judge(_replace(item, fields), spec, ctx) == TRUE:
+            yield item, fields, f"{name(item)}: {', '.join(words)}"
 
 
 def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] | None:
@@ -419,7 +422,8 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
             return None
         sessions = requested - (already - target)
         steps.append(Step(f"request at most {sessions} sessions (with the {already - requested} the earlier "
-                          "courses gave)", (Edit("/request/sessions", sessions),)))
+                          "courses gave)", (Edit("/request/sessions", sessions),),
+                          (("request.sessions", sessions), (f"{name}.sessions_with_request", target))))
     others = {k: v for k, v in atoms.items() if k != f"{name}.sessions_with_request"}
     if not others:
         return steps
@@ -435,20 +439,29 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
     qualifying = counted.items(True)
     classes = {d.drug_class for d in map(ctx.drug, qualifying) if d} if spec.source == "medication_trials" else set()
     have = len(qualifying)
-    fixes = item_fixes(ctx, spec) if counted.listed else []
-    fixes.sort(key=lambda f: (len(f[1]), f[0].index))
+    fixes = item_fixes(ctx, spec) if counted.listed else iter(())
+    skipped: list = []  # fixes passed over while a new class was wanted
     edits: list[Edit] = []
     texts: list[str] = []
+
+    def fits(fix, new_class: bool) -> bool:
+        drug = ctx.drug(fix[0]) if spec.source == "medication_trials" else None
+        return not new_class or (drug is not None and drug.drug_class not in classes)
+
+    def next_fix(new_class: bool):
+        for i, fix in enumerate(skipped):
+            if fits(fix, new_class):
+                return skipped.pop(i)
+        for fix in fixes:
+            if fits(fix, new_class):
+                return fix
+            skipped.append(fix)
+        return None
+
     while have < need or len(classes) < need_classes:
         new_class = len(classes) < need_classes
-        choice = None
-        for fix in fixes:
-            drug = ctx.drug(fix[0]) if spec.source == "medication_trials" else None
-            if not new_class or (drug is not None and drug.drug_class not in classes):
-                choice = fix
-                break
+        choice = next_fix(new_class)
         if choice is not None:
-            fixes.remove(choice)
             item, fields, words = choice
             edits.extend(Edit(f"{pointer}/{item.index}/{k}", v) for k, v in fields.items())
             texts.append(words)
@@ -471,7 +484,25 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
             return None
     if not edits:
         return steps
-    return steps + [Step("; ".join(texts), tuple(_merge(edits)))]
+    facts = None  # the count and classes known without counting again, when every drug has one class
+    if spec.source != "medication_trials" or not any(
+            len(getattr(d, "classes", ())) > 1 for d in drugs_of(ctx, qualifying, edits, pointer)):
+        facts = ((f"{name}.listed", True), (f"{name}.count", have))
+        if spec.source == "medication_trials":
+            facts += ((f"{name}.classes", len(classes)),)
+    return steps + [Step("; ".join(texts), tuple(_merge(edits)), facts)]
+
+
+def drugs_of(ctx, qualifying, edits: list[Edit], pointer: str) -> list:
+    """The drugs of the trials that count once the edits are made."""
+    drugs = [ctx.drug(t) for t in qualifying]
+    for e in edits:
+        if e.path.endswith("/-") or e.path == pointer:
+            for item in (e.value if isinstance(e.value, list) else [e.value]):
+                drugs.append(ctx.catalogue.by_name[item["drug"]])
+        else:
+            drugs.append(ctx.drug(ctx.sub.medication_trials[int(e.path.split("/")[2])]))
+    return drugs
 
 
 def _merge(edits: list[Edit]) -> list[Edit]:
