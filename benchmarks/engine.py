@@ -150,7 +150,7 @@ def profile(library, subs, rounds: int = 3) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
-def to_meet_cost(library, documents, seconds: float, rounds: int = 7) -> None:
+def to_meet_cost(library, documents, seconds: float, rounds: int = 15) -> None:
     """The whole mix under every current policy, evaluated with ``to_meet`` and with it left out (the same
     code with the changes' computation replaced by an empty answer), in alternating passes. Each pass is
     timed in CPU time of this process (``time.process_time``), and the fastest pass of each kind is kept:

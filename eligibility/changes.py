@@ -29,10 +29,11 @@ from .facts.levers import REQUESTED, STATED, Edit, Step, holds, requested_fact, 
 from .facts.levers import count as count_lever
 from .facts.levers import diagnoses as diagnoses_lever
 from .facts.levers import implants as implants_lever
-from .model import Diagnosis, MedicationTrial, PsychotherapyTrial, Scale, Submission
+from .model import Diagnosis, MedicationTrial, PsychotherapyTrial, Scale, Status, Submission
 
 __all__ = ["Change", "Edit", "apply_edits", "to_meet"]
 
+MET = Status.MET
 MAX_ALTERNATIVES = 64  # conjunctions read from one condition (the shipped policies stay far below)
 
 
@@ -154,6 +155,14 @@ def _read(policy, name: str) -> list[list[tuple[str, str, Any, str]]]:
     return found
 
 
+def _met_rules(policy, leaf) -> tuple[str, ...]:
+    key = (policy.digest, policy.ruleset_name, leaf.id, "met")
+    found = _READ.get(key)
+    if found is None:
+        found = _READ[key] = tuple(name for name in leaf.rules if policy.rules[name].status == MET)
+    return found
+
+
 def _candidate(ctx: Context, alternative, values: dict) -> list[Step] | None:
     """The steps that would make one alternative hold (none needed: ``[]``), or ``None``."""
     groups: list[str] = []  # the fact groups with a comparison that does not hold yet
@@ -185,7 +194,7 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
     :param combine: ``None`` (a simple criterion), ``"any_of"`` (one leaf met is enough) or ``"all_of"``.
     """
     ctx = summary.context
-    conditions = [[name for name in leaf.rules if policy.rules[name].status == "met"] for leaf in leaves]
+    conditions = [_met_rules(policy, leaf) for leaf in leaves]
     values = summary.fact  # every field the rules test, an unknown one absent
     per_leaf: list[list[tuple[Step, ...]]] = []
     for leaf_conditions in conditions:

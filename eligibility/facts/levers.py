@@ -376,21 +376,9 @@ def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] 
                      f"without response"
     if spec.source != "medication_trials":
         return None
-    for drug in sorted(set(ctx.catalogue.by_name.values()), key=lambda d: d.name):
-        if spec.categories is not None and drug.category not in spec.categories:
+    for drug, dose in _further_drugs(ctx.catalogue, spec, ctx.sub.patient.age):
+        if drug.drug_class in avoid_classes:
             continue
-        if spec.classes is not None and drug.drug_class not in spec.classes:
-            continue
-        if drug.drug_class in avoid_classes or drug.min_adequate_mg is None or drug.dose_basis \
-                or getattr(drug, "augments_only", None) or len(getattr(drug, "classes", ())) > 1:
-            continue
-        dose = drug.min_adequate_mg
-        if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
-            maxima = [m for _, m in drug.maximum_candidates(None, ctx.sub.patient.age)] \
-                if spec.dose == "outpatient_maximum_or_tolerated" else [drug.max_labelled_mg]
-            if not maxima or None in maxima or len(set(maxima)) > 1:
-                continue
-            dose = maxima[0]
         item = {"drug": drug.name, "daily_dose_mg": dose, "episode": (spec.episodes or ("current",))[0],
                 "role": (spec.roles or ("monotherapy",))[0], "outcome": spec.failure_outcomes[0]}
         if spec.min_weeks is not None:
@@ -403,6 +391,39 @@ def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] 
             text += f", in a class not yet counted (for example {drug.name})"
         return item, text
     return None
+
+
+_FURTHER: dict = {}
+
+
+def _further_drugs(catalogue, spec: CountSpec, age) -> list:
+    """The catalogue's drugs a further trial under ``spec`` could be made with, each with the dose it would take
+    (by name; one class only, a sourced dose threshold, no restriction on what it augments)."""
+    key = (id(catalogue), spec, age)
+    found = _FURTHER.get(key)
+    if found is not None and found[0] is catalogue:
+        return found[1]
+    drugs = []
+    for drug in sorted(set(catalogue.by_name.values()), key=lambda d: d.name):
+        if spec.categories is not None and drug.category not in spec.categories:
+            continue
+        if spec.classes is not None and drug.drug_class not in spec.classes:
+            continue
+        if drug.min_adequate_mg is None or drug.dose_basis or getattr(drug, "augments_only", None) \
+                or len(getattr(drug, "classes", ())) > 1:
+            continue
+        dose = drug.min_adequate_mg
+        if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
+            maxima = [m for _, m in drug.maximum_candidates(None, age)] \
+                if spec.dose == "outpatient_maximum_or_tolerated" else [drug.max_labelled_mg]
+            if not maxima or None in maxima or len(set(maxima)) > 1:
+                continue
+            dose = maxima[0]
+        drugs.append((drug, dose))
+    if len(_FURTHER) > 1024:
+        _FURTHER.clear()
+    _FURTHER[key] = (catalogue, drugs)
+    return drugs
 
 
 def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
