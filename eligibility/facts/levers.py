@@ -20,7 +20,7 @@ from ..model import SEVERITY_RANK
 from .judging import JUDGES
 from .specs import CountSpec
 from .truth import TRUE
-from .words import fmt, outcome_words
+from .words import fmt, outcome_words, sessions, weeks
 
 Atoms = dict[str, list[tuple[str, Any]]]  # field -> [(operator, operand)], operator "=", "$gte", ...
 
@@ -269,7 +269,8 @@ def _fix_medication(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
     if spec.min_weeks is not None and (t.duration_weeks is None or t.duration_weeks < spec.min_weeks):
         fields["duration_weeks"] = spec.min_weeks
         words.append(f"its duration, if {fmt(spec.min_weeks)} weeks or more" if t.duration_weeks is None else
-                     f"{fmt(spec.min_weeks - t.duration_weeks)} more weeks ({fmt(spec.min_weeks)} in all)")
+                     f"{weeks(round(spec.min_weeks - t.duration_weeks, 1)).replace(' week', ' more week')} "
+                     f"({fmt(spec.min_weeks)} in all)")
     if spec.dose is not None and drug.min_adequate_mg is not None and not drug.dose_basis:
         target = drug.min_adequate_mg
         if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
@@ -301,11 +302,13 @@ def _fix_psychotherapy(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None
     if spec.min_sessions is not None and (t.sessions is None or t.sessions < spec.min_sessions):
         fields["sessions"] = int(spec.min_sessions)
         words.append(f"its sessions, if {fmt(spec.min_sessions)} or more" if t.sessions is None else
-                     f"{fmt(spec.min_sessions - t.sessions)} more sessions ({fmt(spec.min_sessions)} in all)")
+                     f"{sessions(spec.min_sessions - t.sessions).replace(' session', ' more session')} "
+                     f"({fmt(spec.min_sessions)} in all)")
     if spec.min_weeks is not None and (t.duration_weeks is None or t.duration_weeks < spec.min_weeks):
         fields["duration_weeks"] = spec.min_weeks
         words.append(f"its duration, if {fmt(spec.min_weeks)} weeks or more" if t.duration_weeks is None else
-                     f"{fmt(spec.min_weeks - t.duration_weeks)} more weeks ({fmt(spec.min_weeks)} in all)")
+                     f"{weeks(round(spec.min_weeks - t.duration_weeks, 1)).replace(' week', ' more week')} "
+                     f"({fmt(spec.min_weeks)} in all)")
     return fields, words
 
 
@@ -330,8 +333,17 @@ def _fix_course(c, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
 FIXES = {"medication_trials": _fix_medication, "psychotherapy_trials": _fix_psychotherapy,
          "ect_courses": _fix_course, "tms_courses": _fix_course}
 NAMES = {"medication_trials": lambda t: f"the {t.label} trial",
-         "psychotherapy_trials": lambda t: f"the {t.modality.replace('_', ' ')} course",
+         "psychotherapy_trials": lambda t: f"the {_modality(t.modality)} course",
          "ect_courses": lambda c: "the ECT course", "tms_courses": lambda c: "the TMS course"}
+
+
+def _modality(modality: str) -> str:
+    return modality.upper() if len(modality) <= 4 else modality.replace("_", " ")
+
+
+def _number(value):
+    """A number as the wire writes it: 120, not 120.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _replace(item, fields: dict):
@@ -372,19 +384,18 @@ def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] 
             item["sessions"] = int(spec.min_sessions)
         if spec.min_weeks is not None:
             item["duration_weeks"] = spec.min_weeks
-        return item, f"a further {item['modality'].replace('_', ' ')} course ({spec.adequacy_text()}) " \
-                     f"without response"
+        return item, f"a further {_modality(item['modality'])} course ({spec.adequacy_text()}) without response"
     if spec.source != "medication_trials":
         return None
     for drug, dose in _further_drugs(ctx.catalogue, spec, ctx.sub.patient.age):
         if drug.drug_class in avoid_classes:
             continue
-        item = {"drug": drug.name, "daily_dose_mg": dose, "episode": (spec.episodes or ("current",))[0],
+        item = {"drug": drug.name, "daily_dose_mg": _number(dose), "episode": (spec.episodes or ("current",))[0],
                 "role": (spec.roles or ("monotherapy",))[0], "outcome": spec.failure_outcomes[0]}
         if spec.min_weeks is not None:
-            item["duration_weeks"] = spec.min_weeks
+            item["duration_weeks"] = _number(spec.min_weeks)
         if spec.min_adherence_percent is not None:
-            item["adherence_percent"] = spec.min_adherence_percent
+            item["adherence_percent"] = _number(spec.min_adherence_percent)
         kind = "augmentation" if item["role"] == "augmentation" else "antidepressant"
         text = f"a further {kind} trial ({spec.adequacy_text()}) without response"
         if avoid_classes:
@@ -484,7 +495,7 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
         choice = next_fix(new_class)
         if choice is not None:
             item, fields, words = choice
-            edits.extend(Edit(f"{pointer}/{item.index}/{k}", v) for k, v in fields.items())
+            edits.extend(Edit(f"{pointer}/{item.index}/{k}", _number(v)) for k, v in fields.items())
             texts.append(words)
             if spec.source == "medication_trials":
                 classes.add(ctx.drug(item).drug_class)
