@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import product
-from typing import Any
+from typing import Any, NamedTuple
 
 from .codes import normalise_icd10cm
 from .facts import Context, Counted, Summary
@@ -116,71 +116,101 @@ def _group(path: str, counts) -> str:
     return path
 
 
-def _steps(ctx: Context, group: str, atoms: dict, values: dict) -> list[Step] | None:
-    if group == "dx":
-        step = diagnoses_lever(ctx, atoms, values)
-    elif group.startswith("scale."):
-        step = scale(ctx, group.split(".", 1)[1], atoms, values)
-    elif group.startswith("implant."):
-        step = implants_lever(ctx, group.split(".", 1)[1], atoms, values) if ctx.therapy.implants else None
-    elif group.startswith("count."):  # the same count is often asked the same twice (rules, criteria): once
+def _kind(group: str, path: str) -> str:
+    """Which lever moves a fact group (``fixed``: none; the request's kind, the episode's onset, what they are)."""
+    head = group.split(".", 1)[0]
+    if head in ("dx", "scale", "implant", "count"):
+        return head
+    if path in STATED:
+        return "stated"
+    if path.startswith("safety."):
+        return "safety"
+    return "requested" if path in REQUESTED else "fixed"
+
+
+_ORDER = {"fixed": 0, "stated": 1, "safety": 1, "requested": 1, "dx": 2, "implant": 2, "scale": 2, "count": 3}
+
+
+class _Alternative(NamedTuple):
+    """One alternative of a met rule's condition, read once: its comparisons (operator, field, operand, whether
+    the operand names a field), the group of each field, and each group with its lever and its comparisons,
+    those whose facts cannot move first and the counts last (so that the costly levers run least)."""
+
+    atoms: tuple
+    group_of: dict
+    groups: tuple
+
+
+def _steps(ctx: Context, group: str, kind: str, atoms: dict, values: dict) -> list[Step] | None:
+    if kind == "count":  # the same count is often asked the same twice (rules, criteria): once
         key = ("lever", (group, repr(sorted(atoms.items()))))
         if key not in ctx._cache:
             ctx._cache[key] = count_lever(ctx, group.split(".", 1)[1], atoms, values)
         return ctx._cache[key]
+    if kind == "dx":
+        step = diagnoses_lever(ctx, atoms, values)
+    elif kind == "scale":
+        step = scale(ctx, group.split(".", 1)[1], atoms, values)
+    elif kind == "implant":
+        step = implants_lever(ctx, group.split(".", 1)[1], atoms, values) if ctx.therapy.implants else None
     else:
         (path, comparisons), = atoms.items()
-        if path in STATED:
-            step = stated_fact(ctx, path, comparisons, values.get(path))
-        elif path.startswith("safety."):
-            step = safety_fact(ctx, path, comparisons, values.get(path))
-        elif path in REQUESTED:
-            step = requested_fact(ctx, path, comparisons, values.get(path))
-        else:  # the request's kind, the episode's onset, the diagnosis count: what they are
-            step = None
+        lever = {"stated": stated_fact, "safety": safety_fact, "requested": requested_fact}[kind]
+        step = lever(ctx, path, comparisons, values.get(path))
     return None if step is None else [step]
 
 
-_READ: dict[tuple[str, str, str], list] = {}  # (policy digest, ruleset name, rule) -> its alternatives, grouped
+_READ: dict[tuple, Any] = {}  # (policy digest, rule or leaf) -> what is read of it once
 
 
-def _read(policy, name: str) -> list[list[tuple[str, str, Any, str]]]:
-    """A met rule's condition as alternatives of (operator, field, operand, fact group), read once per policy."""
-    key = (policy.digest, policy.ruleset_name, name)
+def _read(policy, name: str) -> list[_Alternative]:
+    """A met rule's condition as alternatives, read once per policy."""
+    key = (policy.digest, name)
     found = _READ.get(key)
     if found is None:
-        condition = policy.ruleset[name]["all"][0]["m"]["$and"][1]
-        found = _READ[key] = [[(op, field, operand, _group(field, policy.facts.counts))
-                               for op, field, operand in alternative] for alternative in alternatives(condition)]
+        found = _READ[key] = []
+        for alternative in alternatives(policy.ruleset[name]["all"][0]["m"]["$and"][1]):
+            atoms = tuple((op, field, operand, isinstance(operand, dict)) for op, field, operand in alternative)
+            group_of = {field: _group(field, policy.facts.counts) for _, field, _, _ in atoms}
+            groups = {}
+            for atom in atoms:
+                group = group_of[atom[1]]
+                groups.setdefault(group, (group, _kind(group, atom[1]), []))[2].append(atom)
+            ordered = tuple((g, k, tuple(a)) for g, k, a in sorted(groups.values(), key=lambda g: _ORDER[g[1]]))
+            found.append(_Alternative(atoms, group_of, ordered))
     return found
 
 
 def _met_rules(policy, leaf) -> tuple[str, ...]:
-    key = (policy.digest, policy.ruleset_name, leaf.id, "met")
+    key = (policy.digest, leaf.id, "met")
     found = _READ.get(key)
     if found is None:
         found = _READ[key] = tuple(name for name in leaf.rules if policy.rules[name].status == MET)
     return found
 
 
-def _candidate(ctx: Context, alternative, values: dict) -> list[Step] | None:
+def _candidate(ctx: Context, alternative: _Alternative, values: dict) -> list[Step] | None:
     """The steps that would make one alternative hold (none needed: ``[]``), or ``None``."""
-    groups: list[str] = []  # the fact groups with a comparison that does not hold yet
-    for op, field, operand, group in alternative:
-        operand = _operand(operand, values)
-        if operand is None and op not in ("$ex", "$nex"):
-            return None  # compared with a fact not known: nothing to aim at
-        if not holds(op, values.get(field), operand) and group not in groups:
-            groups.append(group)
-    if not groups:
+    failing = set()  # the fact groups with a comparison that does not hold yet
+    for op, field, operand, names_field in alternative.atoms:
+        if names_field:
+            operand = values.get(operand["$m"])
+            if operand is None:
+                return None  # compared with a fact not known: nothing to aim at
+        if not holds(op, values.get(field), operand):
+            failing.add(alternative.group_of[field])
+    if not failing:
         return []
     steps: list[Step] = []
-    for group in groups:
-        atoms = {}
-        for op, field, operand, in_group in alternative:  # every comparison of the group, held or not
-            if in_group == group:
-                atoms.setdefault(field, []).append((op, _operand(operand, values)))
-        found = _steps(ctx, group, atoms, values)
+    for group, kind, group_atoms in alternative.groups:
+        if group not in failing:
+            continue
+        if kind == "fixed":
+            return None
+        atoms: dict[str, list] = {}
+        for op, field, operand, names_field in group_atoms:  # every comparison of the group, held or not
+            atoms.setdefault(field, []).append((op, values.get(operand["$m"]) if names_field else operand))
+        found = _steps(ctx, group, kind, atoms, values)
         if found is None:
             return None
         steps.extend(found)

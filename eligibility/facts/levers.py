@@ -254,23 +254,18 @@ def implants(ctx, name: str, atoms: Atoms, values) -> Step | None:
 # -- counts -------------------------------------------------------------------------------------------------------
 
 
-def _fix_medication(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
-    """The changes that would make one trial count, with their words; ``None`` when it cannot."""
+def _fix_medication(t, spec: CountSpec, ctx) -> dict | None:
+    """The fields that, changed, would make one trial count; ``None`` when none can."""
     drug = ctx.drug(t)
     if drug is None or t.episode_source == "conflict":
         return None
-    fields, words = {}, []
+    fields = {}
     if spec.episodes and t.episode is None:
         fields["episode"] = spec.episodes[0]
-        words.append(f"its episode, if the {spec.episodes[0]} one")
     if t.outcome == "unknown" and spec.failure_outcomes:
         fields["outcome"] = spec.failure_outcomes[0]
-        words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in spec.failure_outcomes)}")
     if spec.min_weeks is not None and (t.duration_weeks is None or t.duration_weeks < spec.min_weeks):
         fields["duration_weeks"] = spec.min_weeks
-        words.append(f"its duration, if {fmt(spec.min_weeks)} weeks or more" if t.duration_weeks is None else
-                     f"{weeks(round(spec.min_weeks - t.duration_weeks, 1)).replace(' week', ' more week')} "
-                     f"({fmt(spec.min_weeks)} in all)")
     if spec.dose is not None and drug.min_adequate_mg is not None and not drug.dose_basis:
         target = drug.min_adequate_mg
         if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
@@ -280,54 +275,67 @@ def _fix_medication(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
                 target = max(maxima)
             elif t.dose_limited_by_tolerability is None:
                 fields["dose_limited_by_tolerability"] = True
-                words.append("the treating physician's statement that it was the highest tolerated dose")
         if t.daily_dose_mg is None or t.daily_dose_mg < target:
             fields["daily_dose_mg"] = target
-            words.append(f"its daily dose, if {fmt(target)} mg/day or more" if t.daily_dose_mg is None else
-                         f"the dose raised to {fmt(target)} mg/day")
     if spec.min_adherence_percent is not None and t.adherence_percent is None:
         fields["adherence_percent"] = spec.min_adherence_percent
-        words.append(f"its adherence, if {fmt(spec.min_adherence_percent)}% or more")
-    return fields, words
+    return fields
 
 
-def _fix_psychotherapy(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
-    fields, words = {}, []
+def _fix_psychotherapy(t, spec: CountSpec, ctx) -> dict | None:
+    fields = {}
     if spec.episodes and t.episode is None and t.episode_source != "conflict":
         fields["episode"] = spec.episodes[0]
-        words.append(f"its episode, if the {spec.episodes[0]} one")
     if t.outcome == "unknown" and spec.failure_outcomes:
         fields["outcome"] = spec.failure_outcomes[0]
-        words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in spec.failure_outcomes)}")
     if spec.min_sessions is not None and (t.sessions is None or t.sessions < spec.min_sessions):
         fields["sessions"] = int(spec.min_sessions)
-        words.append(f"its sessions, if {fmt(spec.min_sessions)} or more" if t.sessions is None else
-                     f"{sessions(spec.min_sessions - t.sessions).replace(' session', ' more session')} "
-                     f"({fmt(spec.min_sessions)} in all)")
     if spec.min_weeks is not None and (t.duration_weeks is None or t.duration_weeks < spec.min_weeks):
         fields["duration_weeks"] = spec.min_weeks
-        words.append(f"its duration, if {fmt(spec.min_weeks)} weeks or more" if t.duration_weeks is None else
-                     f"{weeks(round(spec.min_weeks - t.duration_weeks, 1)).replace(' week', ' more week')} "
-                     f"({fmt(spec.min_weeks)} in all)")
-    return fields, words
+    return fields
 
 
-def _fix_course(c, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
+def _fix_course(c, spec: CountSpec, ctx) -> dict | None:
     """An ECT or TMS course: what is not known about it may be given; what is known stays."""
-    fields, words = {}, []
+    fields = {}
     if spec.episodes and c.episode is None:
         fields["episode"] = spec.episodes[0]
-        words.append(f"its episode, if the {spec.episodes[0]} one")
     if getattr(c, "protocol", "x") is None and spec.protocols:
         fields["protocol"] = spec.protocols[0]
-        words.append(f"its protocol, if {spec.protocols[0].replace('_', ' ')}")
     if c.outcome == "unknown" and spec.outcomes and getattr(c, "improvement_percent", None) is None:
         fields["outcome"] = spec.outcomes[0]
-        words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in spec.outcomes)}")
     if spec.min_sessions is not None and c.sessions is None:
         fields["sessions"] = int(spec.min_sessions)
-        words.append(f"its sessions, if {fmt(spec.min_sessions)} or more")
-    return fields, words
+    return fields
+
+
+def _fix_words(item, spec: CountSpec, fields: dict) -> list[str]:
+    """The words of an item's fix, field by field (made only for the fixes chosen)."""
+    words = []
+    for name, value in fields.items():
+        current = getattr(item, name, None)
+        if name == "episode":
+            words.append(f"its episode, if the {value} one")
+        elif name == "outcome":
+            outcomes = spec.failure_outcomes if spec.source in ("medication_trials", "psychotherapy_trials") \
+                else spec.outcomes
+            words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in outcomes)}")
+        elif name == "duration_weeks":
+            words.append(f"its duration, if {fmt(value)} weeks or more" if current is None else
+                         f"{weeks(round(value - current, 1)).replace(' week', ' more week')} ({fmt(value)} in all)")
+        elif name == "sessions":
+            words.append(f"its sessions, if {fmt(value)} or more" if current is None else
+                         f"{sessions(value - current).replace(' session', ' more session')} ({fmt(value)} in all)")
+        elif name == "daily_dose_mg":
+            words.append(f"its daily dose, if {fmt(value)} mg/day or more" if current is None else
+                         f"the dose raised to {fmt(value)} mg/day")
+        elif name == "dose_limited_by_tolerability":
+            words.append("the treating physician's statement that it was the highest tolerated dose")
+        elif name == "adherence_percent":
+            words.append(f"its adherence, if {fmt(value)}% or more")
+        elif name == "protocol":
+            words.append(f"its protocol, if {value.replace('_', ' ')}")
+    return words
 
 
 FIXES = {"medication_trials": _fix_medication, "psychotherapy_trials": _fix_psychotherapy,
@@ -366,13 +374,13 @@ def item_fixes(ctx, spec: CountSpec):
     for item, truth in counted.judged:
         if truth.value is True:
             continue
-        found = fix(item, spec, ctx)
-        if found and found[0]:
-            proposals.append((len(found[0]), item.index, item, found))
+        fields = fix(item, spec, ctx)
+        if fields:
+            proposals.append((len(fields), item.index, item, fields))
     proposals.sort(key=lambda p: p[:2])
-    for _, _, item, (fields, words) in proposals:
+    for _, _, item, fields in proposals:
         if judge(_replace(item, fields), spec, ctx) == TRUE:
-            yield item, fields, f"{name(item)}: {', '.join(words)}"
+            yield item, fields, name(item)
 
 
 def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] | None:
@@ -494,9 +502,9 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
         new_class = len(classes) < need_classes
         choice = next_fix(new_class)
         if choice is not None:
-            item, fields, words = choice
+            item, fields, named = choice
             edits.extend(Edit(f"{pointer}/{item.index}/{k}", _number(v)) for k, v in fields.items())
-            texts.append(words)
+            texts.append(f"{named}: {', '.join(_fix_words(item, spec, fields))}")
             if spec.source == "medication_trials":
                 classes.add(ctx.drug(item).drug_class)
         else:
