@@ -233,7 +233,7 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
             for alternative in _read(policy, name):
                 steps = _candidate(ctx, alternative, values)
                 if steps:
-                    options.append((tuple(steps), policy.ruleset[name]["all"][0]["m"]["$and"][1]))
+                    options.append((tuple(steps), name))
         per_leaf.append(options)
     if combine == "all_of":
         if not all(per_leaf):
@@ -249,7 +249,7 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
         if len({e.path for e in edits}) != len(edits) or any(
                 {(e.path, repr(e.value)) for e in c.edits} <= keys for c in changes):
             continue
-        predicted = _predicted(ctx, steps, values, wanted)
+        predicted = _predicted(policy, ctx, steps, values, wanted)
         if not (predicted if predicted is not None else _verified(policy, summary, edits, wanted)):
             continue
         pointers = tuple(dict.fromkeys(e.path.removesuffix("/-") for e in edits))
@@ -262,27 +262,40 @@ def _size(steps) -> tuple[int, int]:
     return len(steps), sum(len(s.edits) for s in steps)
 
 
-def _predicted(ctx: Context, steps, values: dict, conditions) -> bool | None:
-    """Whether the conditions hold with the facts the steps give, when every step says which facts it gives and
-    no other fact the conditions test moves with them (``None``: the facts must be computed again)."""
+def _condition(policy, name: str) -> tuple[dict, frozenset]:
+    """A rule's condition and the fields it tests, read once per policy."""
+    key = (policy.digest, name, "condition")
+    found = _READ.get(key)
+    if found is None:
+        condition = policy.ruleset[name]["all"][0]["m"]["$and"][1]
+        found = _READ[key] = (condition, frozenset(_fields(condition, set())))
+    return found
+
+
+def _predicted(policy, ctx: Context, steps, values: dict, names) -> bool | None:
+    """Whether the named rules' conditions hold with the facts the steps give, when every step says which facts
+    it gives and no other fact the conditions test moves with them (``None``: the facts must be computed
+    again)."""
     if any(s.facts is None for s in steps):
         return None
     facts = dict(pair for s in steps for pair in s.facts)
     counts = ctx.spec.counts
     touched = {e.path.split("/")[1] for s in steps for e in s.edits}
-    for condition in conditions:
-        for field in _fields(condition, set()):
+    conditions = [_condition(policy, name) for name in names]
+    for _, fields in conditions:
+        for field in fields:
             if field in facts:
                 continue
             head = field.split(".", 1)[0]
             if head in counts and (counts[head].source in touched or "patient" in touched or (
                     field.endswith(".sessions_with_request") and "request" in touched)):
                 return None  # a count the edits move (an age moves the dose maxima)
-    return all(condition_holds(c, {**values, **facts}) for c in conditions)
+    after = {**values, **facts}
+    return all(condition_holds(c, after) for c, _ in conditions)
 
 
-def _verified(policy, summary: Summary, edits, conditions) -> bool:
-    """Whether every wanted condition holds on the facts of the submission with the edits applied."""
+def _verified(policy, summary: Summary, edits, names) -> bool:
+    """Whether the named rules' conditions hold on the facts of the submission with the edits applied."""
     ctx = summary.context
     try:
         changed = apply_to_model(ctx.sub, edits, ctx.catalogue)
@@ -308,11 +321,9 @@ def _verified(policy, summary: Summary, edits, conditions) -> bool:
                     else (item, judge(item, spec, after)) for item in getattr(changed, spec.source)], True)
         elif ("scales" if kind == "scale" else "safety") not in touched:
             after._cache[key] = value
-    fields: set[str] = set()
-    for condition in conditions:
-        _fields(condition, fields)
-    values = {f: policy.registry.fields[f](after) for f in fields}
-    return all(condition_holds(c, values) for c in conditions)
+    conditions = [_condition(policy, name) for name in names]
+    values = {f: policy.registry.fields[f](after) for _, fields in conditions for f in fields}
+    return all(condition_holds(c, values) for c, _ in conditions)
 
 
 # -- applying edits -------------------------------------------------------------------------------------------

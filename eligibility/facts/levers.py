@@ -355,14 +355,18 @@ def _number(value):
 
 
 def _replace(item, fields: dict):
-    from dataclasses import replace
-
-    extra = {}
+    """The item with the fields changed (and where its weeks and episode come from), built without ``__init__``:
+    the judging of fixes makes many."""
+    changed = dict(fields)
     if "duration_weeks" in fields:
-        extra["weeks_source"] = "duration_weeks"
+        changed["weeks_source"] = "duration_weeks"
     if "episode" in fields and hasattr(item, "episode_source"):
-        extra["episode_source"] = "episode"
-    return replace(item, **fields, **extra)
+        changed["episode_source"] = "episode"
+    cls = type(item)
+    new = object.__new__(cls)
+    for name in cls.__slots__:
+        object.__setattr__(new, name, changed[name] if name in changed else getattr(item, name))
+    return new
 
 
 def item_fixes(ctx, spec: CountSpec):
