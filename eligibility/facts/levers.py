@@ -369,22 +369,24 @@ def _replace(item, fields: dict):
     return new
 
 
-def item_fixes(ctx, spec: CountSpec):
-    """Each listed item that does not count yet but would with the changes found: (item, fields, words), those
-    with the fewest changes first. Lazy: an item is judged again only when it is wanted."""
-    counted = ctx.counted(spec.name)
-    judge, fix, name = JUDGES[spec.source], FIXES[spec.source], NAMES[spec.source]
+def item_fixes(ctx, spec: CountSpec) -> list:
+    """Each listed item that does not count yet, with the fields whose change might make it count: (item, fields),
+    those with the fewest changes first. Whether they would is judged when one is wanted (``fixed``)."""
+    fix = FIXES[spec.source]
     proposals = []
-    for item, truth in counted.judged:
+    for item, truth in ctx.counted(spec.name).judged:
         if truth.value is True:
             continue
         fields = fix(item, spec, ctx)
         if fields:
             proposals.append((len(fields), item.index, item, fields))
     proposals.sort(key=lambda p: p[:2])
-    for _, _, item, fields in proposals:
-        if judge(_replace(item, fields), spec, ctx) == TRUE:
-            yield item, fields, name(item)
+    return [(item, fields) for _, _, item, fields in proposals]
+
+
+def fixed(ctx, spec: CountSpec, item, fields: dict) -> bool:
+    """Whether the item, with the fields changed, would count."""
+    return JUDGES[spec.source](_replace(item, fields), spec, ctx) == TRUE
 
 
 def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] | None:
@@ -483,32 +485,31 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
     qualifying = counted.items(True)
     classes = {d.drug_class for d in map(ctx.drug, qualifying) if d} if spec.source == "medication_trials" else set()
     have = len(qualifying)
-    fixes = item_fixes(ctx, spec) if counted.listed else iter(())
-    skipped: list = []  # fixes passed over while a new class was wanted
+    proposals = item_fixes(ctx, spec) if counted.listed else []
     edits: list[Edit] = []
     texts: list[str] = []
 
-    def fits(fix, new_class: bool) -> bool:
-        drug = ctx.drug(fix[0]) if spec.source == "medication_trials" else None
-        return not new_class or (drug is not None and drug.drug_class not in classes)
-
     def next_fix(new_class: bool):
-        for i, fix in enumerate(skipped):
-            if fits(fix, new_class):
-                return skipped.pop(i)
-        for fix in fixes:
-            if fits(fix, new_class):
-                return fix
-            skipped.append(fix)
+        """The first proposal that would count (in a class not yet counted, when one is wanted); judged only
+        once its class fits, and taken off the list once judged."""
+        for i, (item, fields) in enumerate(proposals):
+            if new_class:
+                drug = ctx.drug(item) if spec.source == "medication_trials" else None
+                if drug is None or drug.drug_class in classes:
+                    continue
+            del proposals[i]
+            if fixed(ctx, spec, item, fields):
+                return item, fields
+            return next_fix(new_class)
         return None
 
     while have < need or len(classes) < need_classes:
         new_class = len(classes) < need_classes
         choice = next_fix(new_class)
         if choice is not None:
-            item, fields, named = choice
+            item, fields = choice
             edits.extend(Edit(f"{pointer}/{item.index}/{k}", _number(v)) for k, v in fields.items())
-            texts.append(f"{named}: {', '.join(_fix_words(item, spec, fields))}")
+            texts.append(f"{NAMES[spec.source](item)}: {', '.join(_fix_words(item, spec, fields))}")
             if spec.source == "medication_trials":
                 classes.add(ctx.drug(item).drug_class)
         else:
