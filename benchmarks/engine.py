@@ -3,6 +3,7 @@
     python benchmarks/engine.py [--seconds 3] [--count 1000] [--json]
     python benchmarks/engine.py --profile      # where an evaluation of tms-clinical spends its time
     python benchmarks/engine.py --sessions     # a reused durable-rules session against a fresh one per fire
+    python benchmarks/engine.py --to-meet      # what computing to_meet costs, on the mix under every policy
 
 Submissions come from ``workload.generate`` (seeded) and are validated once, before timing:
 what is timed is ``Library.evaluate`` of a validated submission, i.e. summary facts,
@@ -179,6 +180,43 @@ def profile(library, subs, rounds: int = 3) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
+def to_meet_cost(library, documents, seconds: float, rounds: int = 15) -> None:
+    """The whole mix under every current policy, evaluated with ``to_meet`` and with it left out (the same
+    code with the changes' computation replaced by an empty answer), in alternating passes. Each pass is
+    timed in CPU time of this process (``time.process_time``), and the fastest pass of each kind is kept:
+    on a shared machine, other processes lengthen the slower passes, not the fastest."""
+    from eligibility import evaluation
+
+    ids = sorted(library.policies)
+    subs = [library.load({**d, "policies": ids}) for d in documents]
+    criteria = [c for s in subs for r in library.evaluate(s).results for c in r.criteria]
+    open_criteria = [c for c in criteria if c.status != "met"]
+    changes = sum(len(c.to_meet) for c in open_criteria)
+    computed = evaluation.to_meet
+    passes: dict[str, list[float]] = {"with to_meet": [], "without to_meet": []}
+
+    def one_pass() -> float:
+        started = time.process_time()
+        for sub in subs:
+            library.evaluate(sub)
+        return (time.process_time() - started) / len(subs)
+
+    try:
+        for _ in range(rounds):
+            evaluation.to_meet = computed
+            passes["with to_meet"].append(one_pass())
+            evaluation.to_meet = lambda *args: ()
+            passes["without to_meet"].append(one_pass())
+    finally:
+        evaluation.to_meet = computed
+    print(f"{len(subs)} submissions x {len(ids)} policies: {len(criteria)} criteria, {len(open_criteria)} not met "
+          f"or unknown, {changes} changes suggested; fastest of {rounds} passes each, CPU time")
+    best = {name: min(times) for name, times in passes.items()}
+    for name, t in best.items():
+        print(f"{name:16} {t * 1e6:9.0f} µs per submission (9 policies)")
+    print(f"with / without: {best['with to_meet'] / best['without to_meet']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -186,11 +224,15 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile tms-clinical's evaluations instead")
     parser.add_argument("--sessions", action="store_true", help="time a reused session against a new one per fire")
+    parser.add_argument("--to-meet", action="store_true", help="time evaluations with and without to_meet")
     args = parser.parse_args()
 
     pinned = pin_to_one_cpu()
     library = load_library()
     documents = workload.generate(args.count)
+    if args.to_meet:
+        to_meet_cost(library, documents, args.seconds)
+        return
     if args.profile or args.sessions:
         clinical = [library.load({**d, "policies": ["tms-clinical"]}) for d in documents]
         (profile if args.profile else session_cost)(library, clinical)

@@ -20,18 +20,20 @@ import copy
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import product
-from typing import Any
+from typing import Any, NamedTuple
 
 from .codes import normalise_icd10cm
-from .facts import Context, Summary
+from .facts import Context, Counted, Summary
+from .facts.judging import JUDGES
 from .facts.levers import REQUESTED, STATED, Edit, Step, holds, requested_fact, safety_fact, scale, stated_fact
 from .facts.levers import count as count_lever
 from .facts.levers import diagnoses as diagnoses_lever
 from .facts.levers import implants as implants_lever
-from .model import Diagnosis, MedicationTrial, PsychotherapyTrial, Scale, Submission
+from .model import Diagnosis, MedicationTrial, PsychotherapyTrial, Scale, Status, Submission
 
 __all__ = ["Change", "Edit", "apply_edits", "to_meet"]
 
+MET = Status.MET
 MAX_ALTERNATIVES = 64  # conjunctions read from one condition (the shipped policies stay far below)
 
 
@@ -114,47 +116,101 @@ def _group(path: str, counts) -> str:
     return path
 
 
-def _steps(ctx: Context, group: str, atoms: dict, values: dict) -> list[Step] | None:
-    if group == "dx":
+def _kind(group: str, path: str) -> str:
+    """Which lever moves a fact group (``fixed``: none; the request's kind, the episode's onset, what they are)."""
+    head = group.split(".", 1)[0]
+    if head in ("dx", "scale", "implant", "count"):
+        return head
+    if path in STATED:
+        return "stated"
+    if path.startswith("safety."):
+        return "safety"
+    return "requested" if path in REQUESTED else "fixed"
+
+
+_ORDER = {"fixed": 0, "stated": 1, "safety": 1, "requested": 1, "dx": 2, "implant": 2, "scale": 2, "count": 3}
+
+
+class _Alternative(NamedTuple):
+    """One alternative of a met rule's condition, read once: its comparisons (operator, field, operand, whether
+    the operand names a field), the group of each field, and each group with its lever and its comparisons,
+    those whose facts cannot move first and the counts last (so that the costly levers run least)."""
+
+    atoms: tuple
+    group_of: dict
+    groups: tuple
+
+
+def _steps(ctx: Context, group: str, kind: str, atoms: dict, values: dict) -> list[Step] | None:
+    if kind == "count":  # the same count is often asked the same twice (rules, criteria): once
+        key = ("lever", (group, repr(sorted(atoms.items()))))
+        if key not in ctx._cache:
+            ctx._cache[key] = count_lever(ctx, group.split(".", 1)[1], atoms, values)
+        return ctx._cache[key]
+    if kind == "dx":
         step = diagnoses_lever(ctx, atoms, values)
-    elif group.startswith("scale."):
+    elif kind == "scale":
         step = scale(ctx, group.split(".", 1)[1], atoms, values)
-    elif group.startswith("implant."):
+    elif kind == "implant":
         step = implants_lever(ctx, group.split(".", 1)[1], atoms, values) if ctx.therapy.implants else None
-    elif group.startswith("count."):
-        return count_lever(ctx, group.split(".", 1)[1], atoms, values)
     else:
         (path, comparisons), = atoms.items()
-        if path in STATED:
-            step = stated_fact(ctx, path, comparisons, values.get(path))
-        elif path.startswith("safety."):
-            step = safety_fact(ctx, path, comparisons, values.get(path))
-        elif path in REQUESTED:
-            step = requested_fact(ctx, path, comparisons, values.get(path))
-        else:  # the request's kind, the episode's onset, the diagnosis count: what they are
-            step = None
+        lever = {"stated": stated_fact, "safety": safety_fact, "requested": requested_fact}[kind]
+        step = lever(ctx, path, comparisons, values.get(path))
     return None if step is None else [step]
 
 
-def _candidate(ctx: Context, alternative, values: dict) -> list[Step] | None:
+_READ: dict[tuple, Any] = {}  # (policy digest, rule or leaf) -> what is read of it once
+
+
+def _read(policy, name: str) -> list[_Alternative]:
+    """A met rule's condition as alternatives, read once per policy."""
+    key = (policy.digest, name)
+    found = _READ.get(key)
+    if found is None:
+        found = _READ[key] = []
+        for alternative in alternatives(policy.ruleset[name]["all"][0]["m"]["$and"][1]):
+            atoms = tuple((op, field, operand, isinstance(operand, dict)) for op, field, operand in alternative)
+            group_of = {field: _group(field, policy.facts.counts) for _, field, _, _ in atoms}
+            groups = {}
+            for atom in atoms:
+                group = group_of[atom[1]]
+                groups.setdefault(group, (group, _kind(group, atom[1]), []))[2].append(atom)
+            ordered = tuple((g, k, tuple(a)) for g, k, a in sorted(groups.values(), key=lambda g: _ORDER[g[1]]))
+            found.append(_Alternative(atoms, group_of, ordered))
+    return found
+
+
+def _met_rules(policy, leaf) -> tuple[str, ...]:
+    key = (policy.digest, leaf.id, "met")
+    found = _READ.get(key)
+    if found is None:
+        found = _READ[key] = tuple(name for name in leaf.rules if policy.rules[name].status == MET)
+    return found
+
+
+def _candidate(ctx: Context, alternative: _Alternative, values: dict) -> list[Step] | None:
     """The steps that would make one alternative hold (none needed: ``[]``), or ``None``."""
-    groups: list[str] = []  # the fact groups with a comparison that does not hold yet
-    for op, field, operand in alternative:
-        operand = _operand(operand, values)
-        if operand is None and op not in ("$ex", "$nex"):
-            return None  # compared with a fact not known: nothing to aim at
-        group = _group(field, ctx.spec.counts)
-        if not holds(op, values.get(field), operand) and group not in groups:
-            groups.append(group)
-    if not groups:
+    failing = set()  # the fact groups with a comparison that does not hold yet
+    for op, field, operand, names_field in alternative.atoms:
+        if names_field:
+            operand = values.get(operand["$m"])
+            if operand is None:
+                return None  # compared with a fact not known: nothing to aim at
+        if not holds(op, values.get(field), operand):
+            failing.add(alternative.group_of[field])
+    if not failing:
         return []
     steps: list[Step] = []
-    for group in groups:
-        atoms = {}
-        for op, field, operand in alternative:  # every comparison of the group, held or not
-            if _group(field, ctx.spec.counts) == group:
-                atoms.setdefault(field, []).append((op, _operand(operand, values)))
-        found = _steps(ctx, group, atoms, values)
+    for group, kind, group_atoms in alternative.groups:
+        if group not in failing:
+            continue
+        if kind == "fixed":
+            return None
+        atoms: dict[str, list] = {}
+        for op, field, operand, names_field in group_atoms:  # every comparison of the group, held or not
+            atoms.setdefault(field, []).append((op, values.get(operand["$m"]) if names_field else operand))
+        found = _steps(ctx, group, kind, atoms, values)
         if found is None:
             return None
         steps.extend(found)
@@ -168,21 +224,16 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
     :param combine: ``None`` (a simple criterion), ``"any_of"`` (one leaf met is enough) or ``"all_of"``.
     """
     ctx = summary.context
-    conditions = [[policy.ruleset[name]["all"][0]["m"]["$and"][1] for name in leaf.rules
-                   if policy.rules[name].status == "met"] for leaf in leaves]
-    fields: set[str] = set()
-    for leaf_conditions in conditions:
-        for condition in leaf_conditions:
-            _fields(condition, fields)
-    values = {f: summary.value(f) for f in fields}
+    conditions = [_met_rules(policy, leaf) for leaf in leaves]
+    values = summary.fact  # every field the rules test, an unknown one absent
     per_leaf: list[list[tuple[Step, ...]]] = []
     for leaf_conditions in conditions:
         options = []
-        for condition in leaf_conditions:
-            for alternative in alternatives(condition):
+        for name in leaf_conditions:
+            for alternative in _read(policy, name):
                 steps = _candidate(ctx, alternative, values)
                 if steps:
-                    options.append((tuple(steps), condition))
+                    options.append((tuple(steps), name))
         per_leaf.append(options)
     if combine == "all_of":
         if not all(per_leaf):
@@ -198,7 +249,8 @@ def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Chan
         if len({e.path for e in edits}) != len(edits) or any(
                 {(e.path, repr(e.value)) for e in c.edits} <= keys for c in changes):
             continue
-        if not _verified(policy, summary, edits, wanted):
+        predicted = _predicted(policy, ctx, steps, values, wanted)
+        if not (predicted if predicted is not None else _verified(policy, summary, edits, wanted)):
             continue
         pointers = tuple(dict.fromkeys(e.path.removesuffix("/-") for e in edits))
         text = "; ".join(s.text for s in steps)
@@ -210,19 +262,68 @@ def _size(steps) -> tuple[int, int]:
     return len(steps), sum(len(s.edits) for s in steps)
 
 
-def _verified(policy, summary: Summary, edits, conditions) -> bool:
-    """Whether every wanted condition holds on the facts of the submission with the edits applied."""
+def _condition(policy, name: str) -> tuple[dict, frozenset]:
+    """A rule's condition and the fields it tests, read once per policy."""
+    key = (policy.digest, name, "condition")
+    found = _READ.get(key)
+    if found is None:
+        condition = policy.ruleset[name]["all"][0]["m"]["$and"][1]
+        found = _READ[key] = (condition, frozenset(_fields(condition, set())))
+    return found
+
+
+def _predicted(policy, ctx: Context, steps, values: dict, names) -> bool | None:
+    """Whether the named rules' conditions hold with the facts the steps give, when every step says which facts
+    it gives and no other fact the conditions test moves with them (``None``: the facts must be computed
+    again)."""
+    if any(s.facts is None for s in steps):
+        return None
+    facts = dict(pair for s in steps for pair in s.facts)
+    counts = ctx.spec.counts
+    touched = {e.path.split("/")[1] for s in steps for e in s.edits}
+    conditions = [_condition(policy, name) for name in names]
+    for _, fields in conditions:
+        for field in fields:
+            if field in facts:
+                continue
+            head = field.split(".", 1)[0]
+            if head in counts and (counts[head].source in touched or "patient" in touched or (
+                    field.endswith(".sessions_with_request") and "request" in touched)):
+                return None  # a count the edits move (an age moves the dose maxima)
+    after = {**values, **facts}
+    return all(condition_holds(c, after) for c, _ in conditions)
+
+
+def _verified(policy, summary: Summary, edits, names) -> bool:
+    """Whether the named rules' conditions hold on the facts of the submission with the edits applied."""
     ctx = summary.context
     try:
         changed = apply_to_model(ctx.sub, edits, ctx.catalogue)
     except (KeyError, ValueError, TypeError, IndexError):
         return False
     after = Context(changed, ctx.spec, ctx.catalogue, ctx.therapy)
-    fields: set[str] = set()
-    for condition in conditions:
-        _fields(condition, fields)
-    values = {f: policy.registry.fields[f](after) for f in fields}
-    return all(condition_holds(c, values) for c in conditions)
+    # What the edits leave alone is not computed again: a count whose list (and the age its doses are read
+    # at) did not change, the scales, the implants; in an edited list, only the items edited or added.
+    touched = {e.path.split("/")[1] for e in edits}
+    for key, value in ctx._cache.items():
+        kind, name = key
+        if kind == "lever":
+            continue
+        if kind == "count":
+            spec = ctx.spec.counts[name]
+            if spec.source not in touched:
+                after._cache[key] = value
+            elif "patient" not in touched and value.listed and getattr(changed, spec.source) is not None:
+                before = {item.index: (item, truth) for item, truth in value.judged}
+                judge = JUDGES[spec.source]
+                after._cache[key] = Counted(spec, [
+                    before[item.index] if item.index in before and before[item.index][0] is item
+                    else (item, judge(item, spec, after)) for item in getattr(changed, spec.source)], True)
+        elif ("scales" if kind == "scale" else "safety") not in touched:
+            after._cache[key] = value
+    conditions = [_condition(policy, name) for name in names]
+    values = {f: policy.registry.fields[f](after) for _, fields in conditions for f in fields}
+    return all(condition_holds(c, values) for c, _ in conditions)
 
 
 # -- applying edits -------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..model import SEVERITY_RANK
 from .judging import JUDGES
 from .specs import CountSpec
 from .truth import TRUE
-from .words import fmt, outcome_words
+from .words import fmt, outcome_words, sessions, weeks
 
 Atoms = dict[str, list[tuple[str, Any]]]  # field -> [(operator, operand)], operator "=", "$gte", ...
 
@@ -39,10 +39,12 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One part of a change: its words and its edits."""
+    """One part of a change: its words and its edits; ``facts``, when the edits give facts known values (pairs
+    of path and value), lets a change be checked without computing the facts again."""
 
     text: str
     edits: tuple[Edit, ...]
+    facts: tuple[tuple[str, Any], ...] | None = None
 
 
 def holds(op: str, value, operand) -> bool:
@@ -143,13 +145,14 @@ def stated_fact(ctx, path: str, atoms, current) -> Step | None:
             return None
         value = names[fitting[0]]
         text = f"{words}, if {' or '.join(names[r] for r in fitting)}"
+        return Step(text, (Edit(pointer, value),), ((path, fitting[0]),))
     elif isinstance(words, tuple):
         if not isinstance(value, bool):
             return None
         text = words[0] if value else words[1]
     else:
         text = f"{words}, if {bound_words(atoms) or _value_words(value)}"
-    return Step(text, (Edit(pointer, value),))
+    return Step(text, (Edit(pointer, value),), ((path, value),))
 
 
 def safety_fact(ctx, path: str, atoms, current) -> Step | None:
@@ -162,7 +165,7 @@ def safety_fact(ctx, path: str, atoms, current) -> Step | None:
     name = path.split(".", 1)[1]
     what = ctx.therapy.safety_fields.get(name, name.replace("_", " "))
     return Step(f"the safety screen answered {'yes' if value else 'no'} for {what}",
-                (Edit(f"/safety/{name}", value),))
+                (Edit(f"/safety/{name}", value),), ((path, value),))
 
 
 def requested_fact(ctx, path: str, atoms, current) -> Step | None:
@@ -173,17 +176,17 @@ def requested_fact(ctx, path: str, atoms, current) -> Step | None:
         if not fitting:
             return None
         value = fitting[0]
-        return Step(f"request the {value.replace('_', ' ')} protocol", (Edit(pointer, value),))
+        return Step(f"request the {value.replace('_', ' ')} protocol", (Edit(pointer, value),), ((path, value),))
     if path == "clinician.role":
         value = solve(atoms)
         if not isinstance(value, str):
             return None
-        return Step(f"the order placed by a {value.replace('_', ' ')}", (Edit(pointer, value),))
+        return Step(f"the order placed by a {value.replace('_', ' ')}", (Edit(pointer, value),), ((path, value),))
     value = solve(atoms, current)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         return None
     words = f"at most {value}" if any(op in ("$lte", "$lt") for op, _ in atoms) else str(value)
-    return Step(f"request {words} sessions", (Edit(pointer, value),))
+    return Step(f"request {words} sessions", (Edit(pointer, value),), ((path, value),))
 
 
 # -- groups of facts --------------------------------------------------------------------------------------------
@@ -251,22 +254,18 @@ def implants(ctx, name: str, atoms: Atoms, values) -> Step | None:
 # -- counts -------------------------------------------------------------------------------------------------------
 
 
-def _fix_medication(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
-    """The changes that would make one trial count, with their words; ``None`` when it cannot."""
+def _fix_medication(t, spec: CountSpec, ctx) -> dict | None:
+    """The fields that, changed, would make one trial count; ``None`` when none can."""
     drug = ctx.drug(t)
     if drug is None or t.episode_source == "conflict":
         return None
-    fields, words = {}, []
+    fields = {}
     if spec.episodes and t.episode is None:
         fields["episode"] = spec.episodes[0]
-        words.append(f"its episode, if the {spec.episodes[0]} one")
     if t.outcome == "unknown" and spec.failure_outcomes:
         fields["outcome"] = spec.failure_outcomes[0]
-        words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in spec.failure_outcomes)}")
     if spec.min_weeks is not None and (t.duration_weeks is None or t.duration_weeks < spec.min_weeks):
         fields["duration_weeks"] = spec.min_weeks
-        words.append(f"its duration, if {fmt(spec.min_weeks)} weeks or more" if t.duration_weeks is None else
-                     f"{fmt(spec.min_weeks - t.duration_weeks)} more weeks ({fmt(spec.min_weeks)} in all)")
     if spec.dose is not None and drug.min_adequate_mg is not None and not drug.dose_basis:
         target = drug.min_adequate_mg
         if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
@@ -276,88 +275,118 @@ def _fix_medication(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
                 target = max(maxima)
             elif t.dose_limited_by_tolerability is None:
                 fields["dose_limited_by_tolerability"] = True
-                words.append("the treating physician's statement that it was the highest tolerated dose")
         if t.daily_dose_mg is None or t.daily_dose_mg < target:
             fields["daily_dose_mg"] = target
-            words.append(f"its daily dose, if {fmt(target)} mg/day or more" if t.daily_dose_mg is None else
-                         f"the dose raised to {fmt(target)} mg/day")
     if spec.min_adherence_percent is not None and t.adherence_percent is None:
         fields["adherence_percent"] = spec.min_adherence_percent
-        words.append(f"its adherence, if {fmt(spec.min_adherence_percent)}% or more")
-    return fields, words
+    return fields
 
 
-def _fix_psychotherapy(t, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
-    fields, words = {}, []
+def _fix_psychotherapy(t, spec: CountSpec, ctx) -> dict | None:
+    fields = {}
     if spec.episodes and t.episode is None and t.episode_source != "conflict":
         fields["episode"] = spec.episodes[0]
-        words.append(f"its episode, if the {spec.episodes[0]} one")
     if t.outcome == "unknown" and spec.failure_outcomes:
         fields["outcome"] = spec.failure_outcomes[0]
-        words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in spec.failure_outcomes)}")
     if spec.min_sessions is not None and (t.sessions is None or t.sessions < spec.min_sessions):
         fields["sessions"] = int(spec.min_sessions)
-        words.append(f"its sessions, if {fmt(spec.min_sessions)} or more" if t.sessions is None else
-                     f"{fmt(spec.min_sessions - t.sessions)} more sessions ({fmt(spec.min_sessions)} in all)")
     if spec.min_weeks is not None and (t.duration_weeks is None or t.duration_weeks < spec.min_weeks):
         fields["duration_weeks"] = spec.min_weeks
-        words.append(f"its duration, if {fmt(spec.min_weeks)} weeks or more" if t.duration_weeks is None else
-                     f"{fmt(spec.min_weeks - t.duration_weeks)} more weeks ({fmt(spec.min_weeks)} in all)")
-    return fields, words
+    return fields
 
 
-def _fix_course(c, spec: CountSpec, ctx) -> tuple[dict, list[str]] | None:
+def _fix_course(c, spec: CountSpec, ctx) -> dict | None:
     """An ECT or TMS course: what is not known about it may be given; what is known stays."""
-    fields, words = {}, []
+    fields = {}
     if spec.episodes and c.episode is None:
         fields["episode"] = spec.episodes[0]
-        words.append(f"its episode, if the {spec.episodes[0]} one")
     if getattr(c, "protocol", "x") is None and spec.protocols:
         fields["protocol"] = spec.protocols[0]
-        words.append(f"its protocol, if {spec.protocols[0].replace('_', ' ')}")
     if c.outcome == "unknown" and spec.outcomes and getattr(c, "improvement_percent", None) is None:
         fields["outcome"] = spec.outcomes[0]
-        words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in spec.outcomes)}")
     if spec.min_sessions is not None and c.sessions is None:
         fields["sessions"] = int(spec.min_sessions)
-        words.append(f"its sessions, if {fmt(spec.min_sessions)} or more")
-    return fields, words
+    return fields
+
+
+def _fix_words(item, spec: CountSpec, fields: dict) -> list[str]:
+    """The words of an item's fix, field by field (made only for the fixes chosen)."""
+    words = []
+    for name, value in fields.items():
+        current = getattr(item, name, None)
+        if name == "episode":
+            words.append(f"its episode, if the {value} one")
+        elif name == "outcome":
+            outcomes = spec.failure_outcomes if spec.source in ("medication_trials", "psychotherapy_trials") \
+                else spec.outcomes
+            words.append(f"its outcome, if {' or '.join(outcome_words(o) for o in outcomes)}")
+        elif name == "duration_weeks":
+            words.append(f"its duration, if {fmt(value)} weeks or more" if current is None else
+                         f"{weeks(round(value - current, 1)).replace(' week', ' more week')} ({fmt(value)} in all)")
+        elif name == "sessions":
+            words.append(f"its sessions, if {fmt(value)} or more" if current is None else
+                         f"{sessions(value - current).replace(' session', ' more session')} ({fmt(value)} in all)")
+        elif name == "daily_dose_mg":
+            words.append(f"its daily dose, if {fmt(value)} mg/day or more" if current is None else
+                         f"the dose raised to {fmt(value)} mg/day")
+        elif name == "dose_limited_by_tolerability":
+            words.append("the treating physician's statement that it was the highest tolerated dose")
+        elif name == "adherence_percent":
+            words.append(f"its adherence, if {fmt(value)}% or more")
+        elif name == "protocol":
+            words.append(f"its protocol, if {value.replace('_', ' ')}")
+    return words
 
 
 FIXES = {"medication_trials": _fix_medication, "psychotherapy_trials": _fix_psychotherapy,
          "ect_courses": _fix_course, "tms_courses": _fix_course}
 NAMES = {"medication_trials": lambda t: f"the {t.label} trial",
-         "psychotherapy_trials": lambda t: f"the {t.modality.replace('_', ' ')} course",
+         "psychotherapy_trials": lambda t: f"the {_modality(t.modality)} course",
          "ect_courses": lambda c: "the ECT course", "tms_courses": lambda c: "the TMS course"}
 
 
+def _modality(modality: str) -> str:
+    return modality.upper() if len(modality) <= 4 else modality.replace("_", " ")
+
+
+def _number(value):
+    """A number as the wire writes it: 120, not 120.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _replace(item, fields: dict):
-    from dataclasses import replace
-
-    extra = {}
+    """The item with the fields changed (and where its weeks and episode come from), built without ``__init__``:
+    the judging of fixes makes many."""
+    changed = dict(fields)
     if "duration_weeks" in fields:
-        extra["weeks_source"] = "duration_weeks"
+        changed["weeks_source"] = "duration_weeks"
     if "episode" in fields and hasattr(item, "episode_source"):
-        extra["episode_source"] = "episode"
-    return replace(item, **fields, **extra)
+        changed["episode_source"] = "episode"
+    cls = type(item)
+    new = object.__new__(cls)
+    for name in cls.__slots__:
+        object.__setattr__(new, name, changed[name] if name in changed else getattr(item, name))
+    return new
 
 
-def item_fixes(ctx, spec: CountSpec) -> list[tuple[Any, dict, str]]:
-    """Each listed item that does not count yet but would with the changes found: (item, fields, words)."""
-    counted = ctx.counted(spec.name)
-    judge, fix, name = JUDGES[spec.source], FIXES[spec.source], NAMES[spec.source]
-    out = []
-    for item, truth in counted.judged:
+def item_fixes(ctx, spec: CountSpec) -> list:
+    """Each listed item that does not count yet, with the fields whose change might make it count: (item, fields),
+    those with the fewest changes first. Whether they would is judged when one is wanted (``fixed``)."""
+    fix = FIXES[spec.source]
+    proposals = []
+    for item, truth in ctx.counted(spec.name).judged:
         if truth.value is True:
             continue
-        found = fix(item, spec, ctx)
-        if not found or not found[0]:
-            continue
-        fields, words = found
-        if judge(_replace(item, fields), spec, ctx) != TRUE:
-            continue
-        out.append((item, fields, f"{name(item)}: {', '.join(words)}"))
-    return out
+        fields = fix(item, spec, ctx)
+        if fields:
+            proposals.append((len(fields), item.index, item, fields))
+    proposals.sort(key=lambda p: p[:2])
+    return [(item, fields) for _, _, item, fields in proposals]
+
+
+def fixed(ctx, spec: CountSpec, item, fields: dict) -> bool:
+    """Whether the item, with the fields changed, would count."""
+    return JUDGES[spec.source](_replace(item, fields), spec, ctx) == TRUE
 
 
 def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] | None:
@@ -369,37 +398,57 @@ def new_item(ctx, spec: CountSpec, avoid_classes: set[str]) -> tuple[dict, str] 
             item["sessions"] = int(spec.min_sessions)
         if spec.min_weeks is not None:
             item["duration_weeks"] = spec.min_weeks
-        return item, f"a further {item['modality'].replace('_', ' ')} course ({spec.adequacy_text()}) " \
-                     f"without response"
+        return item, f"a further {_modality(item['modality'])} course ({spec.adequacy_text()}) without response"
     if spec.source != "medication_trials":
         return None
-    for drug in sorted(set(ctx.catalogue.by_name.values()), key=lambda d: d.name):
-        if spec.categories is not None and drug.category not in spec.categories:
+    for drug, dose in _further_drugs(ctx.catalogue, spec, ctx.sub.patient.age):
+        if drug.drug_class in avoid_classes:
             continue
-        if spec.classes is not None and drug.drug_class not in spec.classes:
-            continue
-        if drug.drug_class in avoid_classes or drug.min_adequate_mg is None or drug.dose_basis \
-                or getattr(drug, "augments_only", None) or len(getattr(drug, "classes", ())) > 1:
-            continue
-        dose = drug.min_adequate_mg
-        if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
-            maxima = [m for _, m in drug.maximum_candidates(None, ctx.sub.patient.age)] \
-                if spec.dose == "outpatient_maximum_or_tolerated" else [drug.max_labelled_mg]
-            if not maxima or None in maxima or len(set(maxima)) > 1:
-                continue
-            dose = maxima[0]
-        item = {"drug": drug.name, "daily_dose_mg": dose, "episode": (spec.episodes or ("current",))[0],
+        item = {"drug": drug.name, "daily_dose_mg": _number(dose), "episode": (spec.episodes or ("current",))[0],
                 "role": (spec.roles or ("monotherapy",))[0], "outcome": spec.failure_outcomes[0]}
         if spec.min_weeks is not None:
-            item["duration_weeks"] = spec.min_weeks
+            item["duration_weeks"] = _number(spec.min_weeks)
         if spec.min_adherence_percent is not None:
-            item["adherence_percent"] = spec.min_adherence_percent
+            item["adherence_percent"] = _number(spec.min_adherence_percent)
         kind = "augmentation" if item["role"] == "augmentation" else "antidepressant"
         text = f"a further {kind} trial ({spec.adequacy_text()}) without response"
         if avoid_classes:
             text += f", in a class not yet counted (for example {drug.name})"
         return item, text
     return None
+
+
+_FURTHER: dict = {}
+
+
+def _further_drugs(catalogue, spec: CountSpec, age) -> list:
+    """The catalogue's drugs a further trial under ``spec`` could be made with, each with the dose it would take
+    (by name; one class only, a sourced dose threshold, no restriction on what it augments)."""
+    key = (id(catalogue), spec, age)
+    found = _FURTHER.get(key)
+    if found is not None and found[0] is catalogue:
+        return found[1]
+    drugs = []
+    for drug in sorted(set(catalogue.by_name.values()), key=lambda d: d.name):
+        if spec.categories is not None and drug.category not in spec.categories:
+            continue
+        if spec.classes is not None and drug.drug_class not in spec.classes:
+            continue
+        if drug.min_adequate_mg is None or drug.dose_basis or getattr(drug, "augments_only", None) \
+                or len(getattr(drug, "classes", ())) > 1:
+            continue
+        dose = drug.min_adequate_mg
+        if spec.dose in ("outpatient_maximum_or_tolerated", "maximum_labelled_or_tolerated"):
+            maxima = [m for _, m in drug.maximum_candidates(None, age)] \
+                if spec.dose == "outpatient_maximum_or_tolerated" else [drug.max_labelled_mg]
+            if not maxima or None in maxima or len(set(maxima)) > 1:
+                continue
+            dose = maxima[0]
+        drugs.append((drug, dose))
+    if len(_FURTHER) > 1024:
+        _FURTHER.clear()
+    _FURTHER[key] = (catalogue, drugs)
+    return drugs
 
 
 def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
@@ -419,7 +468,8 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
             return None
         sessions = requested - (already - target)
         steps.append(Step(f"request at most {sessions} sessions (with the {already - requested} the earlier "
-                          "courses gave)", (Edit("/request/sessions", sessions),)))
+                          "courses gave)", (Edit("/request/sessions", sessions),),
+                          (("request.sessions", sessions), (f"{name}.sessions_with_request", target))))
     others = {k: v for k, v in atoms.items() if k != f"{name}.sessions_with_request"}
     if not others:
         return steps
@@ -435,23 +485,31 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
     qualifying = counted.items(True)
     classes = {d.drug_class for d in map(ctx.drug, qualifying) if d} if spec.source == "medication_trials" else set()
     have = len(qualifying)
-    fixes = item_fixes(ctx, spec) if counted.listed else []
-    fixes.sort(key=lambda f: (len(f[1]), f[0].index))
+    proposals = item_fixes(ctx, spec) if counted.listed else []
     edits: list[Edit] = []
     texts: list[str] = []
+
+    def next_fix(new_class: bool):
+        """The first proposal that would count (in a class not yet counted, when one is wanted); judged only
+        once its class fits, and taken off the list once judged."""
+        for i, (item, fields) in enumerate(proposals):
+            if new_class:
+                drug = ctx.drug(item) if spec.source == "medication_trials" else None
+                if drug is None or drug.drug_class in classes:
+                    continue
+            del proposals[i]
+            if fixed(ctx, spec, item, fields):
+                return item, fields
+            return next_fix(new_class)
+        return None
+
     while have < need or len(classes) < need_classes:
         new_class = len(classes) < need_classes
-        choice = None
-        for fix in fixes:
-            drug = ctx.drug(fix[0]) if spec.source == "medication_trials" else None
-            if not new_class or (drug is not None and drug.drug_class not in classes):
-                choice = fix
-                break
+        choice = next_fix(new_class)
         if choice is not None:
-            fixes.remove(choice)
-            item, fields, words = choice
-            edits.extend(Edit(f"{pointer}/{item.index}/{k}", v) for k, v in fields.items())
-            texts.append(words)
+            item, fields = choice
+            edits.extend(Edit(f"{pointer}/{item.index}/{k}", _number(v)) for k, v in fields.items())
+            texts.append(f"{NAMES[spec.source](item)}: {', '.join(_fix_words(item, spec, fields))}")
             if spec.source == "medication_trials":
                 classes.add(ctx.drug(item).drug_class)
         else:
@@ -471,7 +529,25 @@ def count(ctx, name: str, atoms: Atoms, values) -> list[Step] | None:
             return None
     if not edits:
         return steps
-    return steps + [Step("; ".join(texts), tuple(_merge(edits)))]
+    facts = None  # the count and classes known without counting again, when every drug has one class
+    if spec.source != "medication_trials" or not any(
+            len(getattr(d, "classes", ())) > 1 for d in drugs_of(ctx, qualifying, edits, pointer)):
+        facts = ((f"{name}.listed", True), (f"{name}.count", have))
+        if spec.source == "medication_trials":
+            facts += ((f"{name}.classes", len(classes)),)
+    return steps + [Step("; ".join(texts), tuple(_merge(edits)), facts)]
+
+
+def drugs_of(ctx, qualifying, edits: list[Edit], pointer: str) -> list:
+    """The drugs of the trials that count once the edits are made."""
+    drugs = [ctx.drug(t) for t in qualifying]
+    for e in edits:
+        if e.path.endswith("/-") or e.path == pointer:
+            for item in (e.value if isinstance(e.value, list) else [e.value]):
+                drugs.append(ctx.catalogue.by_name[item["drug"]])
+        else:
+            drugs.append(ctx.drug(ctx.sub.medication_trials[int(e.path.split("/")[2])]))
+    return drugs
 
 
 def _merge(edits: list[Edit]) -> list[Edit]:
