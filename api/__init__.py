@@ -18,7 +18,22 @@ import storage
 from services.documents import dumps
 from storage import migrate
 
-from . import access, audit, courses, docs, evaluations, fhir, health, keys, logs, openapi, page, policies, reviews
+from . import (
+    access,
+    audit,
+    cds_hooks,
+    courses,
+    docs,
+    evaluations,
+    fhir,
+    health,
+    keys,
+    logs,
+    openapi,
+    page,
+    policies,
+    reviews,
+)
 from . import config as settings
 from .body import refuse_nul_in_url
 from .errors import register_error_handlers
@@ -49,7 +64,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_error_handlers(app)
     api = openapi.OpenApi(app)
     for blueprint in (evaluations.blp, fhir.blp, reviews.blp, courses.blp, policies.blp, keys.blp, audit.blp,
-                      health.blp):
+                      health.blp, cds_hooks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     page.init_app(app)
