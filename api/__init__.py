@@ -21,6 +21,7 @@ from storage import migrate
 from . import (
     access,
     audit,
+    cds_hooks,
     courses,
     docs,
     evaluations,
@@ -65,7 +66,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_error_handlers(app)
     api = openapi.OpenApi(app)
     for blueprint in (evaluations.blp, fhir.blp, reviews.blp, courses.blp, policies.blp, keys.blp, audit.blp,
-                      health.blp):
+                      health.blp, cds_hooks.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     page.init_app(app)

@@ -69,11 +69,12 @@ def _unencodable(text: str) -> bool:
     return False
 
 
-def json_body(media_type: str = JSON, what: str = "the submission") -> Received:
+def json_body(media_type: str = JSON, what: str = "the submission", also: tuple[str, ...] = ()) -> Received:
     """The request's JSON body, parsed, as text and as bytes; raise ``Problem`` (400, 413 or 415) if unusable.
 
-    ``media_type`` is the one accepted (``application/fhir+json`` for a FHIR Bundle), ``what`` names the body."""
-    if request.mimetype != media_type:
+    ``media_type`` is the one asked for (``application/fhir+json`` for a FHIR Bundle), ``also`` others accepted
+    too, ``what`` names the body."""
+    if request.mimetype != media_type and request.mimetype not in also:
         raise Problem(415, f"Send {what} as Content-Type: {media_type}.", headers={"Accept": media_type})
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):

@@ -66,6 +66,17 @@ SETTINGS = (
     Setting("SECURE_COOKIES", "TMS_SECURE_COOKIES", "auto", _secure,
             "`auto`: the review page's cookies get `Secure` and the `__Host-` name unless the page is reached "
             "over plain HTTP at a loopback address (`127.0.0.1`, `localhost`); `1`: always; `0`: never."),
+    Setting("CDS_HOOKS_ISSUERS", "TMS_CDS_HOOKS_ISSUERS", None, str,
+            "The EHRs trusted to call the CDS Hooks service: JSON `{\"<iss>\": \"<JWKS URL or file>\"}`. Empty: "
+            "every CDS Hooks call is refused (401)."),
+    Setting("CDS_HOOKS_BASE_URL", "TMS_CDS_HOOKS_BASE_URL", None, str,
+            "The service's public URL (`https://tms.example.org`): a token's `aud` must be it plus the path "
+            "called, and cards link to its review page. Default: the request's own root URL."),
+    Setting("CDS_HOOKS_POLICIES", "TMS_CDS_HOOKS_POLICIES", None, _policies,
+            "Comma-separated policy ids a CDS Hooks call is evaluated against, one card each. Default: "
+            "`DEFAULT_POLICIES`."),
+    Setting("CDS_HOOKS_JWT_SKEW_SECONDS", "TMS_CDS_HOOKS_JWT_SKEW_SECONDS", 60, _positive_int,
+            "Clock skew allowed on an EHR token's `exp` and `iat`, in seconds."),
     Setting("SESSION_IDLE_MINUTES", "TMS_SESSION_IDLE_MINUTES", 30, _positive_int,
             "Minutes without use after which a review-page session ends (automatic logoff)."),
     Setting("ADMIN_MAY_CREATE_CLINICAL_KEYS", "TMS_ADMIN_MAY_CREATE_CLINICAL_KEYS", False, _flag,

@@ -12,7 +12,7 @@ from services.records import Received
 
 from .access import requires
 from .caller import caller
-from .constants import FHIR_JSON, LOCATION_HEADER
+from .constants import FHIR_JSON, JSON, LOCATION_HEADER
 from .errors import problem_response, validation_problem
 from .evaluations import _IDEMPOTENCY_KEY_DOC, _REQUEST_ID_DOC
 from .responses import Answer, json_post
@@ -53,7 +53,7 @@ class FhirEvaluations(MethodView):
                     "submission field filled with the resources it came from, each resource or element ignored "
                     "with the reason. Nothing the EHR does not record is inferred.",
         parameters=[_IDEMPOTENCY_KEY_DOC, _REQUEST_ID_DOC],
-        requestBody={"required": True, "content": {FHIR_JSON: {"schema": _BUNDLE_DOC}}},
+        requestBody={"required": True, "content": {FHIR_JSON: {"schema": _BUNDLE_DOC}, JSON: {"schema": _BUNDLE_DOC}}},
     )
     @blp.arguments(FhirArgsSchema, location="query", as_kwargs=True)
     @blp.response(201, FhirEvaluationSchema, headers=LOCATION_HEADER, description="Evaluated and stored.")
@@ -65,11 +65,12 @@ class FhirEvaluations(MethodView):
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-    @json_post(idempotent=True, media_type=FHIR_JSON, what="the FHIR R4 Bundle")
+    @json_post(idempotent=True, media_type=FHIR_JSON, what="the FHIR R4 Bundle", also=(JSON,))
     def post(self, received: Received, idempotency_key: str | None, policy=None, as_of=None):
         s = state()
+        policies = [p.strip() for value in policy or [] for p in value.split(",") if p.strip()] or None
         done = fhir.evaluate_bundle(s.unit_of_work(), s.library, received, caller(success=201, replayed=200),
-                                    as_of=as_of, policies=policy, idempotency_key=idempotency_key, clock=s.clock)
+                                    as_of=as_of, policies=policies, idempotency_key=idempotency_key, clock=s.clock)
         answered = done.answered
         g.log_fields = {"evaluation_id": answered.id, "replayed": True} if answered.replayed else \
             {"evaluation_id": answered.id, "outcomes": answered.outcomes}

@@ -110,9 +110,17 @@ SECURITY_SCHEME = {
 }
 
 
+EHR_JWT_SCHEME = {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "The EHR's signed JWT (CDS Hooks): ES384 or RS384, from an issuer in `CDS_HOOKS_ISSUERS`, `aud` the "
+                   "URL called, with `exp`, `iat` and a `jti` never used before.",
+}
+
+
 def _secure(spec: dict, app) -> None:
     """Document the bearer scheme, each ``/v1`` operation's roles and its 401 and 403 answers."""
     spec["components"].setdefault("securitySchemes", {})["apiKey"] = SECURITY_SCHEME
+    spec["components"]["securitySchemes"]["ehrJwt"] = EHR_JWT_SCHEME
     for rule in app.url_map.iter_rules():
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         if path not in spec["paths"]:
@@ -122,7 +130,7 @@ def _secure(spec: dict, app) -> None:
                 continue
             access = access_of(app.view_functions[rule.endpoint], method.upper())
             if access is None:
-                operation["security"] = []  # open
+                operation.setdefault("security", [])  # open, unless the view names its own (the EHR's JWT)
                 continue
             operation["security"] = [{"apiKey": []}]
             operation["x-roles"] = list(access.roles)

@@ -43,18 +43,18 @@ def idempotency_key() -> str | None:
 
 
 def json_post(view: Callable | None = None, *, idempotent: bool = False, media_type: str = JSON,
-              what: str = "the submission") -> Callable:
+              what: str = "the submission", also: tuple[str, ...] = ()) -> Callable:
     """Make a method view a JSON POST: it is called with the request body read strictly (``api.body``), after the
     ``Idempotency-Key`` (passed as ``idempotency_key``) when ``idempotent``, and returns an ``Answer``, which is
-    sent as JSON that no cache may keep, with its ``Location``. The body must be of ``media_type`` (``what``
-    names it in a 415)."""
+    sent as JSON that no cache may keep, with its ``Location``. The body must be of ``media_type`` or one of
+    ``also`` (``what`` names it in a 415)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def post(self, *args, **kwargs):
             if idempotent:
                 kwargs["idempotency_key"] = idempotency_key()
-            answer: Answer = view(self, json_body(media_type, what), *args, **kwargs)
+            answer: Answer = view(self, json_body(media_type, what, also), *args, **kwargs)
             headers = {"Location": answer.location} if answer.location else {}
             return Response(answer.body if isinstance(answer.body, str) else dumps(answer.body),
                             status=answer.status, content_type=JSON, headers={**headers, "Cache-Control": NO_STORE})

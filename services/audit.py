@@ -12,7 +12,9 @@ What is recorded: ``evaluation.create`` (``success``; ``replayed`` for an Idempo
 ``key.revoke`` (``unchanged`` when already revoked), ``audit.read``, ``audit.export``,
 ``session.start`` and ``session.end`` (the review page), the courses' ``course.create``, ``course.read``,
 ``course.list``, ``course.session``, ``course.rating``, ``course.adverse_event``, ``course.end`` and
-``course.next`` (with the evaluation it made), and any of them with ``denied`` when a valid
+``course.next`` (with the evaluation it made), ``cds.feedback`` (``accepted`` or ``overridden``, channel
+``cds``: an EHR's feedback on a CDS Hooks card, with the card's evaluation; a hook call's evaluation is an
+``evaluation.create`` on that channel, with no key), and any of them with ``denied`` when a valid
 key of the wrong role tried it (403). Requests without a valid key (401) are in the request log only:
 recording them would let anyone fill the table.
 """

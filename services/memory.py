@@ -33,7 +33,7 @@ from .records import (
     Stored,
     StoredEvaluation,
 )
-from .unit_of_work import AuditLog, Courses, Evaluations, Keys, Reviews, Sessions, UnitOfWork
+from .unit_of_work import AuditLog, Cards, Courses, Evaluations, Keys, Reviews, Sessions, TokenIds, UnitOfWork
 
 
 @dataclass
@@ -76,6 +76,8 @@ class MemoryStore:
         self.sessions: dict[str, _Session] = {}
         self.audit: list[AuditEvent] = []
         self.courses: dict[str, _Course] = {}  # in insertion order
+        self.token_ids: dict[tuple[str, str], datetime] = {}
+        self.cards: dict[str, tuple[str, str]] = {}
         self.revision = revision
         self.available = True
         self._evaluation_seq = itertools.count(1)
@@ -97,6 +99,8 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.sessions = _Sessions(self)
         self.audit = _AuditLog(self)
         self.courses = _Courses(self)
+        self.token_ids = _TokenIds(self)
+        self.cards = _Cards(self)
 
     def data(self) -> MemoryStore:
         if not self.store.available:
@@ -245,6 +249,32 @@ class _Keys(_Repository, Keys):
         before, key.record = key.record, replace(key.record, revoked_at=when)
         self._uow.did(lambda: setattr(key, "record", before))
         return key.record, True
+
+
+class _TokenIds(_Repository, TokenIds):
+    def claim(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        ids = self._uow.data().token_ids
+        gone = {k: v for k, v in ids.items() if v < now}
+        for k in gone:
+            del ids[k]
+        self._uow.did(lambda: ids.update(gone))
+        if (issuer, jti) in ids:
+            return False
+        ids[(issuer, jti)] = expires_at
+        self._uow.did(lambda: ids.pop((issuer, jti)))
+        return True
+
+
+class _Cards(_Repository, Cards):
+    def add(self, uuid: str, evaluation_id: str, policy_id: str, created_at: datetime) -> None:
+        cards = self._uow.data().cards
+        if uuid in cards:
+            raise WriteConflict(uuid)
+        cards[uuid] = (evaluation_id, policy_id)
+        self._uow.did(lambda: cards.pop(uuid))
+
+    def get(self, uuid: str) -> tuple[str, str] | None:
+        return self._uow.data().cards.get(uuid)
 
 
 class _Sessions(_Repository, Sessions):

@@ -196,6 +196,25 @@ class Courses(abc.ABC):
         or only those started from or evaluated by ``evaluation_id``."""
 
 
+class TokenIds(abc.ABC):
+    """The ids (``jti``) of the EHR tokens accepted, each kept until its token expires."""
+
+    @abc.abstractmethod
+    def claim(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record the id (forgetting those expired by ``now``); ``False`` if it is already recorded and live."""
+
+
+class Cards(abc.ABC):
+    """The CDS Hooks cards answered: which evaluation and policy each card uuid stands for."""
+
+    @abc.abstractmethod
+    def add(self, uuid: str, evaluation_id: str, policy_id: str, created_at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, uuid: str) -> tuple[str, str] | None:
+        """``(evaluation_id, policy_id)`` of a card, or ``None``."""
+
+
 class UnitOfWork(abc.ABC):
     """One transaction's worth of work on the service's data; a context manager."""
 
@@ -205,6 +224,8 @@ class UnitOfWork(abc.ABC):
     sessions: Sessions
     audit: AuditLog
     courses: Courses
+    token_ids: TokenIds
+    cards: Cards
 
     def __enter__(self) -> UnitOfWork:
         return self

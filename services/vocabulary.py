@@ -27,6 +27,6 @@ def overall_review_status(reviews) -> str:
 ACTIONS = ("evaluation.create", "evaluation.read", "evaluation.list", "evaluation.review", "key.create",
            "key.list", "key.revoke", "audit.read", "audit.export", "policy.read", "session.start",
            "session.end", "course.create", "course.read", "course.list", "course.session", "course.rating",
-           "course.adverse_event", "course.end", "course.next")
-OUTCOMES = ("success", "replayed", "unchanged", "denied")
-CHANNELS = ("api", "page", "cli")
+           "course.adverse_event", "course.end", "course.next", "cds.feedback")
+OUTCOMES = ("success", "replayed", "unchanged", "denied", "accepted", "overridden")  # the last two: cds.feedback
+CHANNELS = ("api", "page", "cli", "cds")  # cds: a CDS Hooks call from an EHR

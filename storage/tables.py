@@ -192,5 +192,27 @@ course_evaluations = sa.Table(
     sa.Index(None, "evaluation_id"),
 )
 
+# -- CDS Hooks (migration 0008) ---------------------------------------------------------------------------
+
+jwt_ids = sa.Table(
+    "jwt_ids", metadata,
+    sa.Column("issuer", sa.String(255), primary_key=True),
+    sa.Column("jti", sa.String(255), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False,
+              comment="the token's exp plus the allowed skew: the id may be forgotten after it"),
+    sa.Index(None, "expires_at"),
+    comment="ids of the EHR tokens accepted, so that none is accepted twice within its lifetime",
+)
+
+cds_cards = sa.Table(
+    "cds_cards", metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("evaluation_id", sa.String(32), sa.ForeignKey("evaluations.id"), nullable=False),
+    sa.Column("policy_id", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "evaluation_id"),
+    comment="the cards a CDS Hooks call answered, so that feedback on a card reaches its evaluation",
+)
+
 # Tables no statement may change or shorten once a row is in: the migrations guard them with triggers.
 APPEND_ONLY = ("audit_events", "reviews")

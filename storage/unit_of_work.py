@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from services.errors import DatabaseUnavailable, WriteConflict
 from services.unit_of_work import UnitOfWork
 
+from .cds_repositories import SqlCards, SqlTokenIds
 from .course_repositories import SqlCourses
 from .prepared import Prepared, prepared_insert
 from .repositories import SqlAuditLog, SqlEvaluations, SqlKeys, SqlReviews, SqlSessions
@@ -82,6 +83,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.sessions = SqlSessions(self)
         self.audit = SqlAuditLog(self)
         self.courses = SqlCourses(self)
+        self.token_ids = SqlTokenIds(self)
+        self.cards = SqlCards(self)
 
     @contextlib.contextmanager
     def translated(self, *, conflict: bool = False) -> Iterator[None]:

@@ -10,8 +10,9 @@ from .evaluations import EvaluationSchema, MappingSchema
 
 
 class FhirArgsSchema(ma.Schema):
-    policy = fields.List(fields.String(validate=validate.Length(1, 100)), validate=validate.Length(1, 20),
-                         **doc("A policy to evaluate, repeated for several (`?policy=a&policy=b`), in this order; "
+    policy = fields.List(fields.String(validate=validate.Length(1, 200)), validate=validate.Length(1, 20),
+                         **doc("A policy to evaluate, repeated or comma-separated for several (`?policy=a&policy=b`, "
+                               "`?policy=a,b`), in this order; "
                                "default: the server's configured list."))
     as_of = fields.Date(**doc("The date the evaluation is for; default: today (UTC). Records dated after it are "
                               "left out, and the mapping report says so."))

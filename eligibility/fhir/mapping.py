@@ -499,9 +499,10 @@ class _Mapper:
     @staticmethod
     def times_a_day(timing: dict) -> float | None:
         repeat = timing.get("repeat") or {}
-        if repeat.get("period") and repeat.get("periodUnit") in c.PERIOD_DAYS:
-            frequency = repeat.get("frequency") or 1  # R4: no frequency is once per period
-            return frequency / (repeat["period"] * c.PERIOD_DAYS[repeat["periodUnit"]])
+        period, frequency = repeat.get("period"), repeat.get("frequency")
+        if period and period > 0 and repeat.get("periodUnit") in c.PERIOD_DAYS:
+            frequency = 1 if frequency is None else frequency  # R4: no frequency is once per period
+            return frequency / (period * c.PERIOD_DAYS[repeat["periodUnit"]])
         code = _code(timing.get("code"), c.TIMING_ABBREVIATION)
         return c.TIMES_A_DAY.get(code)
 
@@ -534,7 +535,8 @@ class _Mapper:
         trial["start_date"] = group[0][0].isoformat()
         last_day, last = group[-1]
         supply = last.resource.get("daysSupply") or {}
-        if supply.get("value") and (supply.get("code") == "d" or supply.get("unit") in ("d", "day", "days")):
+        if supply.get("value") and (supply.get("code") == "d" or supply.get("unit") in ("d", "day", "days")) \
+                and 0 < supply["value"] <= 3660:
             end = last_day + timedelta(days=int(supply["value"]))
             if end <= self.as_of:
                 trial["end_date"] = end.isoformat()

@@ -76,6 +76,8 @@ def _check(model, part: dict, pointer: str, errors: dict[str, list[str]]) -> Non
         model(part)
     except FHIRValidationError as exc:
         _flatten(exc, pointer, errors)
+    except RecursionError:
+        errors.setdefault(pointer or "/", []).append("Nested too deeply to be read.")
     except (TypeError, ValueError, AttributeError, KeyError) as exc:  # shapes the models do not anticipate
         errors.setdefault(pointer or "/", []).append("Not valid FHIR R4: " + _OBJECT.sub(r"\1", str(exc)))
 

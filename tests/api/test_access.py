@@ -168,8 +168,12 @@ def test_the_openapi_document_describes_the_scheme_and_every_401_and_403(client)
                 assert operation["security"] == [{"apiKey": []}], (path, method)
                 assert {"401", "403"} <= set(operation["responses"]), (path, method)
                 assert set(operation["x-roles"]) <= set(ROLES)
+            elif path.startswith("/cds-services"):  # the EHR's signed JWT, not an API key
+                assert operation["security"] == [{"ehrJwt": []}], (path, method)
+                assert "401" in operation["responses"], (path, method)
             else:
                 assert operation["security"] == [], (path, method)
+    assert spec["components"]["securitySchemes"]["ehrJwt"]["bearerFormat"] == "JWT"
     assert spec["paths"]["/v1/evaluations"]["post"]["x-roles"] == ["intake"]
     assert spec["paths"]["/v1/evaluations/{evaluation_id}/review"]["post"]["x-roles"] == ["clinician"]
     assert "UNAUTHORIZED" in spec["components"]["responses"] and "FORBIDDEN" in spec["components"]["responses"]

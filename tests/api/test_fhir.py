@@ -61,8 +61,12 @@ def test_bad_query_parameters_are_422_problems_keyed_by_name(client, query, key)
     assert any(k == key or k.startswith(key) or k.startswith("/" + key) for k in problem["errors"]), problem
 
 
-def test_a_bundle_sent_as_plain_json_is_a_415(client):
-    response = client.post("/v1/fhir/evaluations", data=json.dumps(bundle()), content_type="application/json")
+def test_a_bundle_is_read_as_fhir_json_or_json_and_anything_else_is_a_415(client):
+    as_json = client.post("/v1/fhir/evaluations?policy=tms-clinical,aetna-cpb-0469&as_of=2026-11-02",
+                          data=json.dumps(fhir_example("classic-trd")), content_type="application/json")
+    assert as_json.status_code == 201
+    assert [r["policy"]["id"] for r in as_json.get_json()["results"]] == ["tms-clinical", "aetna-cpb-0469"]
+    response = client.post("/v1/fhir/evaluations", data=json.dumps(bundle()), content_type="text/plain")
     assert_problem(response, 415)
 
 

@@ -35,7 +35,8 @@ def test_migrations_go_down_and_up_again(tmp_path):
     assert set(sa.inspect(engine).get_table_names()) == {"alembic_version", "evaluations", "evaluation_policies",
                                                          "api_keys", "reviews", "audit_events", "web_sessions",
                                                          "courses", "course_sessions", "course_ratings",
-                                                         "course_adverse_events", "course_evaluations"}
+                                                         "course_adverse_events", "course_evaluations", "jwt_ids",
+                                                         "cds_cards"}
     engine.dispose()
 
 

@@ -199,3 +199,19 @@ def test_a_resource_type_the_mapping_does_not_read_is_checked_then_ignored(libra
     result = mapped(library, bundle(coverage))
     assert result.mapping["ignored"] == [{"resource": "Coverage/cov",
                                           "reason": "Coverage is not a resource the mapping reads."}]
+
+
+def test_dispenses_without_a_prescription_in_the_bundle_make_one_trial_to_the_end_of_the_last_supply(library):
+    def dispense(day, supply=28):
+        return {"resourceType": "MedicationDispense", "status": "completed", "whenHandedOver": day,
+                "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                          "code": "36437"}]},
+                "subject": {"reference": "Patient/pat"}, "daysSupply": {"value": supply, "unit": "day"},
+                "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                                       "doseAndRate": [{"doseQuantity": {"value": 50, "unit": "mg"}}]}]}
+
+    result = mapped(library, bundle(dispense("2026-01-05"), dispense("2026-02-02"), dispense("2026-03-02", 10**9)))
+    assert result.submission["medication_trials"] == [
+        {"drug": "sertraline", "start_date": "2026-01-05", "daily_dose_mg": 100}]
+    assert result.mapping["fields"]["/medication_trials/0/drug"] == [
+        "MedicationDispense/r0", "MedicationDispense/r1", "MedicationDispense/r2"]
