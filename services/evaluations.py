@@ -169,19 +169,21 @@ def queue(uow: UnitOfWork, caller: Caller, *, limit: int, cursor: str | None = N
         items = uow.evaluations.queue(limit=limit + 1, before_seq=cursor_seq(cursor),
                                       review_status=review_status, policy=policy, determination=determination,
                                       oldest_first=oldest_first, reviewed_by=reviewed_by)
+        items = [replace(item, reviews=tuple(uow.reviews.of(item.id))) if item.review_status != "pending" and
+                 index < limit else item for index, item in enumerate(items)]
         if detail:
-            items = [replace(item, detail=_detail(uow, item.id)) for item in items[:limit]] + items[limit:]
+            items = [replace(item, detail=_detail(uow, item)) for item in items[:limit]] + items[limit:]
         uow.audit.add(caller.event("evaluation.list", "success", clock()))
         uow.commit()
     return page_of(items, limit, lambda item: item.seq)
 
 
-def _detail(uow: UnitOfWork, evaluation_id: str) -> QueueDetail:
-    found = uow.evaluations.get(evaluation_id)
+def _detail(uow: UnitOfWork, item: QueueItem) -> QueueDetail:
+    found = uow.evaluations.get(item.id)
     counts = {}
     titles = {}
     for result in json.loads(found.result)["results"] if found else ():
         statuses = [c["status"] for c in result["criteria"]]
         counts[result["policy"]["id"]] = (statuses.count("not_met"), statuses.count("unknown"))
         titles[result["policy"]["id"]] = result["policy"]["title"]
-    return QueueDetail(counts=counts, titles=titles, reviews=tuple(uow.reviews.of(evaluation_id)))
+    return QueueDetail(counts=counts, titles=titles, reviews=item.reviews)

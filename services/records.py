@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from .clock import wire_time, wire_time_micro
+from .vocabulary import REVIEW_STATUS
 
 T = TypeVar("T")
 
@@ -124,11 +125,19 @@ class QueueItem:
     review_status: str
     policies: tuple[PolicyRow, ...]
     detail: QueueDetail | None = None  # when asked for (the review page's queue)
+    reviews: tuple[ReviewRecord, ...] = ()  # of a reviewed evaluation, oldest first
 
     def to_wire(self) -> dict:
+        review: dict = {"status": self.review_status}
+        current = {r.policy: r for r in self.reviews if r.policy is not None}
+        if current:  # some policy has its own review: each policy's state
+            review["policies"] = [
+                {"policy": p.id, "status": "pending"} if p.id not in current else
+                {"policy": p.id, "status": REVIEW_STATUS[current[p.id].decision],
+                 "determination": current[p.id].determination}
+                for p in self.policies]
         return {"id": self.id, "created_at": wire_time(self.created_at), "as_of": self.as_of.isoformat(),
-                "reference": self.reference, "review": {"status": self.review_status},
-                "policies": [p.to_wire() for p in self.policies]}
+                "reference": self.reference, "review": review, "policies": [p.to_wire() for p in self.policies]}
 
 
 # -- reviews -----------------------------------------------------------------------------------------------

@@ -127,6 +127,12 @@ def treatment_history(submission: dict, results: list[dict], library) -> dict:
         drug = library.catalogue.resolve(t.get("drug"), t.get("rxnorm"))
         maxima = [m for _, m in drug.maximum_candidates()] if drug else []
         maxima = [m for m in maxima if m is not None]
+        dose, low = t.get("daily_dose_mg"), drug.min_adequate_mg if drug else None
+        dose_note = ""
+        if isinstance(dose, int | float) and isinstance(low, int | float) and dose < low:
+            dose_note = "below the catalogue's minimum adequate dose"
+        elif isinstance(dose, int | float) and maxima and dose > max(maxima):
+            dose_note = "above the catalogue's highest outpatient dose"
         weeks = t.get("duration_weeks")
         short = sorted(p for p, w in minimum_weeks.items() if isinstance(weeks, int | float) and weeks < w)
         if weeks is None:
@@ -138,7 +144,7 @@ def treatment_history(submission: dict, results: list[dict], library) -> dict:
         trials.append({
             "number": i + 1, "start": t.get("start_date") or "", "drug": t.get("drug") or (
                 f"RxCUI {t['rxnorm']}" if t.get("rxnorm") else EMPTY),
-            "dose": _mg(t.get("daily_dose_mg")),
+            "dose": _mg(t.get("daily_dose_mg")), "dose_note": dose_note,
             "range": f"{_mg(drug.min_adequate_mg)} – {_mg(max(maxima)) if maxima else EMPTY}" if drug else
             "not in the catalogue",
             "weeks": value_text(weeks) if weeks is not None else EMPTY, "weeks_note": weeks_note,

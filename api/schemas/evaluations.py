@@ -176,8 +176,18 @@ class EvaluationSchema(OutputSchema):
 
 # -- the review queue -------------------------------------------------------------------------------
 
+class QueuePolicyReviewSchema(OutputSchema):
+    policy = fields.String(required=True, **doc("The policy's id."))
+    status = fields.String(required=True, validate=validate.OneOf(REVIEW_STATUSES))
+    determination = fields.String(validate=validate.OneOf(DETERMINATIONS),
+                                  **doc("The clinician's determination for this policy; absent while pending."))
+
+
 class QueueReviewSchema(OutputSchema):
     status = fields.String(required=True, validate=validate.OneOf(REVIEW_STATUSES))
+    policies = fields.List(fields.Nested(QueuePolicyReviewSchema),
+                           **doc("Present once some policy has its own review: each policy's review state, in "
+                                 "result order."))
 
 
 class QueuePolicySchema(OutputSchema):

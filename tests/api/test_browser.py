@@ -283,6 +283,12 @@ def test_a_clinician_reviews_one_payer_of_seven_with_attestations_prints_its_pac
         wait.until(until.url_contains("/packet"))
         assert browser.find_element(By.ID, "packet-title").text == aetna["policy"]["title"]
         assert browser.find_element(By.ID, "packet-review").text.count("local clinician (first run)") == 1
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        browser.set_window_size(900, 3000)
+        browser.save_screenshot(str(shots / "packet-print.png"))  # what the print stylesheet keeps
+        assert not browser.find_element(By.CSS_SELECTOR, "header.bar").is_displayed()
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.set_window_size(1366, 900)
         pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})["data"])
         (shots / "packet.pdf").write_bytes(pdf)
         assert pdf.startswith(b"%PDF") and len(pdf) > 5000

@@ -3,6 +3,7 @@ information once, a review per payer with its attestations, the packet, and the 
 
 from __future__ import annotations
 
+import html
 import re
 
 from .conftest import example, issue_key, post
@@ -11,7 +12,7 @@ from .test_policy_reviews import seven_policy_evaluation
 
 
 def text_of(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 def test_the_summary_comes_first_and_the_history_and_missing_information_appear_once(app, client, tmp_path):
@@ -105,3 +106,28 @@ def test_the_queue_sorts_oldest_first_on_request(app, client):
     oldest = browser.get("/review/queue?sort=oldest").get_data(as_text=True)
     assert newest.index(second) < newest.index(first) and oldest.index(first) < oldest.index(second)
     assert 'class="det det-contraindicated"' in newest
+
+
+def test_cautions_show_once_and_dated_treatments_are_drawn_on_the_timeline(app, client):
+    import json
+    document = json.loads(example("classic-trd"))
+    document["policies"] = ["tms-clinical", "aetna-cpb-0469", "cigna-0383", "optum-bh-tms"]
+    document["safety"]["cardiac_device"] = True
+    document["medication_trials"][0].update(start_date="2025-09-01", end_date="2025-11-10")
+    document["medication_trials"][1].update(start_date="2025-11-15", end_date="2026-01-10")
+    document["medication_trials"][2]["daily_dose_mg"] = 1
+    created = post(client, document).get_json()
+    details = [k["detail"] for r in created["results"] for k in r["cautions"]]
+    assert details and len(set(details)) < len(details)  # several policies caution about the device
+    browser, _ = sign_in(app, issue_key(app, "clinician"))
+    html = browser.get(f"/review/evaluations/{created['id']}").get_data(as_text=True)
+    banner = html[html.index('id="cautions"'):html.index('id="summary"')]
+    assert banner.count('<span class="alert-tag tag-warning">Caution</span>') == len(set(details))
+    assert html.index('id="cautions"') < html.index('id="summary"') < html.index('id="referral"')
+    svg = html[html.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline"'):]
+    svg = svg[:svg.index("</svg>")]
+    assert svg.count('class="timeline-bar"') == 2 and ">sertraline<" in svg and ">PHQ-9 22<" in svg
+    assert "<title>sertraline: 2025-09-01 to 2025-11-10</title>" in svg
+    text = text_of(browser.get(f"/review/evaluations/{created['id']}"))
+    assert "2 treatment(s) without dates are listed below but not drawn" in text
+    assert "aripiprazole 1 mg (below the catalogue's minimum adequate dose) 2 mg – 15 mg" in text

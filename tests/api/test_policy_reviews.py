@@ -69,6 +69,11 @@ def test_a_policy_review_concerns_that_result_alone_and_the_get_shows_each_polic
     assert next(p for p in body["policies"] if p["policy"] == "cigna-0383")["number"] == 2
     queue = clinician.get("/v1/evaluations?review_status=overridden&limit=5").get_json()
     assert [item["id"] for item in queue["items"]] == [evaluation_id]
+    states = {p["policy"]: p for p in queue["items"][0]["review"]["policies"]}
+    assert list(states) == SEVEN and states["tms-clinical"] == {"policy": "tms-clinical", "status": "pending"}
+    assert states["aetna-cpb-0469"] == {"policy": "aetna-cpb-0469", "status": "accepted",
+                                        "determination": aetna["determination"]}
+    assert states["cigna-0383"] == {"policy": "cigna-0383", "status": "overridden", "determination": other}
     assert _stored_reviews(app) == 2
 
     # The audit trail names the reviewed policy's rules and the review's number, never the reason.
