@@ -130,7 +130,7 @@ def test_reviews_stay_append_only_when_the_policy_reviews_migration_goes_down_an
     """Migration 0007 adds the reviews' policy and attestations in place: the table keeps its triggers both ways."""
     engine = create_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     migrate.upgrade(engine)
-    migrate.downgrade(engine, "0005")
+    migrate.downgrade(engine, "0006")
     assert {"policy_id", "attested"}.isdisjoint(c["name"] for c in sa.inspect(engine).get_columns("reviews"))
     migrate.upgrade(engine)
     with engine.begin() as conn:
