@@ -94,8 +94,9 @@ def _check_request(document) -> tuple[str, dict]:
     for name in ("prefetch", "fhirAuthorization"):
         if name in document and document[name] is not None and not isinstance(document[name], dict):
             errors[f"/{name}"] = ["Must be an object."]
-    if "fhirServer" in document and not isinstance(document["fhirServer"], str):
-        errors["/fhirServer"] = ["Must be a URL."]
+    if "fhirServer" in document and not (isinstance(document["fhirServer"], str)
+                                         and document["fhirServer"].startswith(("https://", "http://"))):
+        errors["/fhirServer"] = ["Must be an http(s) URL."]
     if errors:
         raise Invalid("The hook request is not one this service reads; every problem is listed in errors.", errors)
     return hook, context
@@ -161,18 +162,25 @@ def _gather(document: dict, context: dict, fetch: Fetcher) -> list[tuple[dict, s
             raise PrefetchUnavailable(f"The prefetch {key!r} is missing and the request names no fhirServer to "
                                       "fetch it from.")
         relative = template.replace("{{context.patientId}}", patient_id)
+        base = server.rstrip("/") + "/"
         value, page = fetch(server, relative, token), 0
         while True:
             gathered.extend(_resources(value, f"fhirServer:{relative}"))
-            following = next((link.get("url") for link in (value or {}).get("link") or []
-                              if isinstance(link, dict) and link.get("relation") == "next"), None) \
-                if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
             page += 1
-            if not following or page >= PAGES_MAX:
+            following = _next_link(value)
+            # a next page elsewhere than the hook's server is not followed: its token is for that server only
+            if not following or not following.startswith(base) or page >= PAGES_MAX:
                 break
-            value = fetch(server, following[len(server.rstrip("/")) + 1:] if following.startswith(server)
-                          else following, token)
+            value = fetch(server, following[len(base):], token)
     return gathered
+
+
+def _next_link(value) -> str | None:
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return None
+    return next((link.get("url") for link in value.get("link") or []
+                 if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str)),
+                None)
 
 
 def _bundle(gathered: list[tuple[dict, str]], orders: list[tuple[int, dict]], patient_id: str):

@@ -197,6 +197,8 @@ def test_a_fhir_server_that_refuses_is_a_412(cds_app, ehr):
 def test_a_request_that_is_not_a_hook_request_is_a_422(cds_app, ehr):
     problem = assert_problem(call(cds_app.test_client(), ehr, {"hook": "patient-view"}), 422)
     assert {"/hook", "/hookInstance", "/context"} <= set(problem["errors"])
+    local = hook_request(None, fhirServer="file:///etc")
+    assert set(assert_problem(call(cds_app.test_client(), ehr, local), 422)["errors"]) == {"/fhirServer"}
 
 
 def test_feedback_on_a_card_goes_into_the_audit_trail_with_its_evaluation(cds_app, ehr):

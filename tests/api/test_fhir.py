@@ -7,7 +7,8 @@ import json
 import pytest
 
 from ..fhir.support import bundle, condition, fhir_example
-from .conftest import assert_problem, review, rows
+from .conftest import assert_problem, issue_key, review, rows
+from .test_page import sign_in
 
 FHIR = "application/fhir+json"
 
@@ -78,3 +79,11 @@ def test_the_idempotency_key_replays_the_same_bundle_and_query(client):
     other = post_bundle(client, fhir_example("classic-trd"), "?policy=aetna-cpb-0469&as_of=2026-11-02",
                         **{"Idempotency-Key": "k-1"})
     assert_problem(other, 422)
+
+
+def test_the_review_page_shows_an_evaluation_made_from_a_bundle(app, client):
+    evaluation_id = post_bundle(client, fhir_example("classic-trd")).get_json()["id"]
+    browser, _ = sign_in(app, issue_key(app, "clinician"))
+    page = browser.get(f"/review/evaluations/{evaluation_id}")
+    assert page.status_code == 200
+    assert evaluation_id.encode() in page.get_data()
