@@ -220,7 +220,7 @@ def _candidate(ctx: Context, alternative: _Alternative, values: dict) -> list[St
 def to_meet(policy, leaves, summary: Summary, combine: str | None) -> tuple[Change, ...]:
     """The smallest changes that would make the criterion met.
 
-    :param leaves: the criterion's leaves that are not met, each as ``(leaf, rules)`` (its rules by name).
+    :param leaves: the criterion's leaves (``policy.Leaf``) that are not met.
     :param combine: ``None`` (a simple criterion), ``"any_of"`` (one leaf met is enough) or ``"all_of"``.
     """
     ctx = summary.context
