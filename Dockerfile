@@ -1,5 +1,5 @@
-# The HTTP API under gunicorn, on SQLite in /data unless DATABASE_URL says otherwise.
-# Untested here: these machines run no Docker engine (see the README).
+# The HTTP API under granian, on SQLite in /data unless DATABASE_URL says otherwise; compose.yaml puts nginx in
+# front of it (deploy/nginx/tms.conf) and publishes only nginx. Untested here: these machines run no Docker engine.
 
 FROM python:3.12-slim AS build
 # durable-rules is a C extension built from source: the compiler stays in this stage.

@@ -86,15 +86,30 @@ SETTINGS = (
             "Hours after sign-in at which a review-page session ends however busy it is (absolute lifetime)."),
 )
 
-# Serving settings are read by the gunicorn configuration (``api/gunicorn_conf.py``), not by the app.
+def _server(text: str) -> str:
+    if text not in SERVERS:
+        raise ValueError(f"must be one of {', '.join(SERVERS)}, not {text!r}")
+    return text
+
+
+SERVERS = ("granian", "gunicorn")
+
+# Serving settings are read by ``serve`` (granian) or the gunicorn configuration (``api/gunicorn_conf.py``), not
+# by the app.
 SERVE_SETTINGS = (
-    Setting("HOST", "TMS_HOST", "127.0.0.1", str, "Address gunicorn binds (`0.0.0.0` in the Docker image)."),
-    Setting("PORT", "TMS_PORT", 8000, _positive_int, "Port gunicorn binds."),
+    Setting("SERVER", "TMS_SERVER", "granian", _server,
+            "`granian` (reads every request, headers and body, asynchronously before a worker thread sees it, so "
+            "slow clients cannot hold the workers) or `gunicorn` (sync or gthread workers: only behind a "
+            "buffering proxy)."),
+    Setting("HOST", "TMS_HOST", "127.0.0.1", str, "Address the server binds (`0.0.0.0` in the Docker image)."),
+    Setting("PORT", "TMS_PORT", 8000, _positive_int, "Port the server binds."),
     Setting("WORKERS", "TMS_WORKERS", 2, _positive_int,
-            "gunicorn worker processes; each loads the policies once at start."),
+            "Worker processes; each loads the policies once at start."),
     Setting("THREADS", "TMS_THREADS", 1, _positive_int,
-            "Threads per worker (1 = sync workers; more = gthread workers)."),
-    Setting("TIMEOUT", "TMS_TIMEOUT", 30, _positive_int, "Seconds before gunicorn restarts a silent worker."),
+            "Threads per worker that run the app (gunicorn: 1 = sync workers; more = gthread workers)."),
+    Setting("TIMEOUT", "TMS_TIMEOUT", 30, _positive_int,
+            "Seconds a client may take to send its request headers (granian), or before gunicorn restarts a "
+            "silent worker."),
 )
 
 

@@ -2,6 +2,7 @@
 
     python benchmarks/http.py [--seconds 10] [--warmup 3] [--connections 8,64] [--repeat 3]
                               [--database-url URL] [--keys] [--profile SECONDS] [--json]
+                              [--server granian|gunicorn]
 
 Starts, on loopback, the service as production runs it (``python -m api serve``: gunicorn with
 ``api/gunicorn_conf.py``, 2 sync workers, JSON log lines at INFO to a file) on a fresh SQLite file
@@ -213,6 +214,8 @@ def main() -> None:
     parser.add_argument("--keys", action="store_true", help="send a new Idempotency-Key with every request")
     parser.add_argument("--profile", type=float, metavar="SECONDS", help="then profile a service worker with py-spy")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian",
+                        help="the service's HTTP server (TMS_SERVER; default granian, as serve runs it)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -228,7 +231,8 @@ def main() -> None:
     wrk_env = {**os.environ, "TMS_BENCH_BODIES": str(bodies), "TMS_BENCH_KEYS": "1" if args.keys else "0",
                "TMS_API_KEY": api_key}
     service = Server("service", [sys.executable, "-m", "api", "serve"],
-                     {**common, "DATABASE_URL": database, "TMS_PORT": str(free_port())}, "/readyz",
+                     {**common, "DATABASE_URL": database, "TMS_PORT": str(free_port()), "TMS_SERVER": args.server},
+                     "/readyz",
                      tmp / "service.log")
     baseline = Server("baseline", [sys.executable, "-m", "gunicorn", "--config", "python:benchmarks.baseline_conf"],
                       {**common, "TMS_PORT": str(free_port())}, "/healthz", tmp / "baseline.log")

@@ -80,7 +80,7 @@ def first_run_keys(state, folder: Path, base_url: str) -> Path | None:
 
 
 def cmd_serve(args) -> int:
-    """Check the policies, migrate the database, make first-run keys, then become gunicorn (same pid)."""
+    """Check the policies, migrate the database, make first-run keys, then become the HTTP server (same pid)."""
     from ..config import serve_settings
 
     app = _app(args)
@@ -105,9 +105,26 @@ def cmd_serve(args) -> int:
             os.environ[setting.env] = str(value)
     if args.rules_dir:
         os.environ["TMS_RULES_DIR"] = args.rules_dir
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
+    served = serve_settings()
+    if served["SERVER"] == "gunicorn":
+        argv = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
+    else:
+        argv = granian_argv(served)
     os.execv(sys.executable, argv)
     return EXIT_FAILURE  # not reached
+
+
+def granian_argv(served: dict) -> list[str]:
+    """granian serving the app: a Rust HTTP/1.1 server that reads request headers without Python, and, through
+    ``api.asgi``, bodies in the event loop, so the Flask app in a worker thread gets only complete requests and
+    slow clients wait at no cost (tests/robustness/test_slow_clients.py). The app is made in each worker
+    (``--factory``): the rules engine's state belongs to the process that registered it."""
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+            "--host", served["HOST"], "--port", str(served["PORT"]), "--workers", str(served["WORKERS"]),
+            "--http", "1", "--no-ws",
+            "--http1-header-read-timeout", str(served["TIMEOUT"] * 1000),
+            "--respawn-failed-workers", "--workers-kill-timeout", "20", "--no-access-log",
+            "--log-level", "warning", "api.asgi:create_asgi"]
 
 
 def cmd_db_upgrade(args) -> int:
@@ -216,7 +233,7 @@ def cmd_audit_verify(args) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("serve", help="migrate the database and serve the HTTP API under gunicorn")
+    p = sub.add_parser("serve", help="migrate the database and serve the HTTP API (granian by default)")
     for setting in SERVE_SETTINGS:
         p.add_argument(f"--{setting.key.lower()}", type=type(setting.default),
                        help=f"{setting.doc} (default: ${setting.env} or {setting.default})")

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+from werkzeug.datastructures import Headers  # names compared without regard to case, as HTTP does
 
 from api import create_app
 from services import keys
@@ -288,10 +289,10 @@ def http(base: str, method: str, path: str, body: bytes | None = None, headers: 
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, Headers(list(response.headers.items())), response.read()
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, Headers(list(exc.headers.items())), exc.read()
 
 
 FIRST_RUN_KEY = re.compile(r"^  (intake|clinician|admin) +id ([0-9a-f]{16})  (tms_[A-Za-z0-9_-]{43})$", re.M)

@@ -63,8 +63,8 @@ def test_64_concurrent_writers_through_2_workers_all_succeed(server, database):
 
 
 def test_first_run_keys_reviews_and_the_audit_survive_a_restart_of_the_server(database, tmp_path):
-    """The README's run command on a fresh database prints one key per role; a restart prints none and
-    every key, review and audit row is still there."""
+    """The README's run command on a fresh database makes one key per role (in a file, not the log); a restart
+    makes none and every key, review and audit row is still there."""
     with serving(database, tmp_path, "first.log") as (base, log):
         keys = first_run_keys(log)
         assert set(keys) == {"intake", "clinician", "admin"}

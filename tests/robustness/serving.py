@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -30,7 +31,8 @@ def issue_key(database_url: str, role: str = "intake") -> str:
 
     database = Database(create_engine(database_url))
     try:
-        return keys.create_key(database.unit_of_work(), f"robustness tests ({role})", role, Caller()).key
+        name = f"robustness tests ({role}) {secrets.token_hex(4)}"  # names are unique among unrevoked keys
+        return keys.create_key(database.unit_of_work(), name, role, Caller()).key
     finally:
         database.dispose()
 
@@ -56,7 +58,9 @@ class Served:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "TMS_PORT": str(self.port),
                     "TMS_WORKERS": str(workers), "TMS_THREADS": str(threads), "TMS_TIMEOUT": str(timeout),
-                    "TMS_INSTANCE_PATH": str(folder), **(env or {})}
+                    "TMS_INSTANCE_PATH": str(folder),
+                    # the fault tests look at gunicorn's worker processes; test_slow_clients.py serves with granian
+                    "TMS_SERVER": "gunicorn", **(env or {})}
         self.process: subprocess.Popen | None = None
 
     @property
