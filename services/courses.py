@@ -259,7 +259,7 @@ def next_step(uow: UnitOfWork, library: Library, course_id: str, request: NextRe
 
     try:
         return evaluate(uow, library, Received(document, text, text.encode()), caller, clock=clock, new_id=new_id,
-                        warnings=tuple(warnings), also=link)
+                        warnings=tuple(warnings), also=link, on_behalf_of=stored.client_id)
     except InvalidSubmission as exc:
         raise Invalid(f"The submission made from the course and its evaluation is invalid ({len(exc.errors)} "
                       "field(s)); the errors point into it.", exc.errors, title="Invalid next step") from None

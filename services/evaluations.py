@@ -55,7 +55,7 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
              idempotency_key: str | None = None, clock: Clock = utc_now,
              new_id: Callable[[], str] = new_evaluation_id, warnings: tuple[tuple[str, str], ...] = (),
              also: Callable[[UnitOfWork, str, datetime], None] | None = None,
-             members: dict | None = None) -> Answered:
+             members: dict | None = None, on_behalf_of: str | None = None) -> Answered:
     """Validate, evaluate and store a submission with its audit row; return the body to answer.
 
     With an ``idempotency_key`` already used with the same body bytes, the evaluation stored then is
@@ -66,6 +66,8 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
     (``(pointer, detail)``) to the result's, and stores what it links to the new evaluation with ``also``
     (called with the unit of work, the evaluation's id and the time, before the commit). ``members`` are
     top-level members added after the contract's (a FHIR evaluation's ``mapping``), stored with the body.
+    ``on_behalf_of`` is the client the new evaluation belongs to when it is not the caller's (a course's next
+    step belongs to the client whose referral the course came from, so that client's intake keys read it).
 
     :raises eligibility.InvalidSubmission: the submission breaks the contract (nothing is stored, and the key
         is not claimed).
@@ -73,7 +75,7 @@ def evaluate(uow: UnitOfWork, library: Library, received: Received, caller: Call
     """
     digest = body_digest(received.raw)
     actor = caller.actor
-    client = actor.client_id if actor else None
+    client = on_behalf_of or (actor.client_id if actor else None)
     if idempotency_key is not None:
         idempotency_key = scoped_key(client, idempotency_key)
     with uow:
