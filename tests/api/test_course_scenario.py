@@ -121,7 +121,7 @@ def test_from_referral_to_retreatment(app, client, monkeypatch):
     course_now = clinician.get(path).get_json()
     assert [(n["id"], n["kind"]) for n in course_now["next_steps"]] == [
         (extension.get_json()["id"], "extension"), (body["id"], "retreatment")]
-    stored = client.get(f"/v1/evaluations/{body['id']}")
+    stored = clinician.get(f"/v1/evaluations/{body['id']}")
     assert stored.status_code == 200 and stored.get_json()["review"] == {"status": "pending"}
     review = clinician.post(f"/v1/evaluations/{body['id']}/review", json={"decision": "accept"})
     assert review.status_code == 201
