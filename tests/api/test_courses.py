@@ -193,7 +193,8 @@ def test_the_next_step_needs_an_evaluation_and_is_stored_reviewable_and_linked(a
     assert evaluation["review"] == {"status": "pending"} and evaluation["as_of"] == day(10)
     limit = next(c for c in evaluation["results"][0]["criteria"] if c["id"] == "session-limit")
     assert limit["status"] == "met" and "31.8%" in limit["reason"]
-    assert clinician.get(f"/v1/evaluations/{evaluation['id']}").get_json() == evaluation  # its client: the clinician's
+    assert clinician.get(f"/v1/evaluations/{evaluation['id']}").get_json() == evaluation
+    assert client.get(f"/v1/evaluations/{evaluation['id']}").get_json() == evaluation  # the referral's client
     queue = clinician.get("/v1/evaluations?review_status=pending").get_json()["items"]
     assert evaluation["id"] in [i["id"] for i in queue]
     assert clinician.get(path).get_json()["next_steps"] == [{"id": evaluation["id"], "kind": "extension",
