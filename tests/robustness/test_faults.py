@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from benchmarks import workload
+from services.evaluations import scoped_key
 from storage import create_engine, migrate
 from storage.tables import evaluation_policies, evaluations
 
@@ -37,7 +38,7 @@ def _stored(database_url: str) -> dict:
     e, p = evaluations.c, evaluation_policies.c
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.select(e.id, e.idempotency_key, e.result)).all()
+            rows = conn.execute(sa.select(e.id, e.idempotency_key, e.client_id, e.result)).all()
             per_evaluation = dict(conn.execute(sa.select(p.evaluation_id, sa.func.count()).group_by(p.evaluation_id))
                                   .all())
     finally:
@@ -115,7 +116,9 @@ def test_killing_workers_mid_request_loses_nothing_and_stores_each_key_once(serv
 
     stored = _stored(database)
     assert len(stored["rows"]) == len({row.idempotency_key for row in stored["rows"]}) == len(answered)
-    assert {row.idempotency_key: row.id for row in stored["rows"]} == {k: v[0] for k, v in answered.items()}
+    # keys are stored bound to the sending key's client (services.evaluations.scoped_key)
+    assert {row.idempotency_key: row.id for row in stored["rows"]} == {
+        scoped_key(stored["rows"][0].client_id, k): v[0] for k, v in answered.items()}
     _assert_whole(stored)
     assert len(served.workers()) == 2
     assert served.request("POST", "/v1/evaluations", BODIES[0]).status == 201
