@@ -35,7 +35,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from werkzeug.datastructures import Headers  # names compared without regard to case, as HTTP does
 
+import eligibility
 from api import create_app
+from eligibility.library import DEFAULT_POLICIES
 from services import keys
 from services.audit import Caller
 from services.errors import KeyNameTaken
@@ -121,9 +123,29 @@ def database(request, tmp_path):
     engine.dispose()
 
 
+_LOAD_LIBRARY = eligibility.load_library
+_LIBRARIES: dict = {}
+
+
+def _shared_library(directory=None, default_policies=DEFAULT_POLICIES):
+    """``eligibility.load_library``, once per rules folder and default policies for the whole test session.
+
+    Loading every policy version and registering its ruleset takes about half a second, and the API suite
+    builds well over a thousand apps; a loaded library is immutable and is shared by every request of a
+    running service already, so the apps of a test session share it the same way. A folder that fails to load
+    is not remembered (the refusal is raised again each time).
+    """
+    key = (str(directory), tuple(default_policies))
+    if key not in _LIBRARIES:
+        _LIBRARIES[key] = _LOAD_LIBRARY(directory, default_policies)
+    return _LIBRARIES[key]
+
+
 @pytest.fixture
-def make_app(database):
-    """Build apps on the test's database (tests may add settings); dispose their engines afterwards."""
+def make_app(database, monkeypatch):
+    """Build apps on the test's database (tests may add settings); dispose their engines afterwards. The apps
+    share one loaded library per rules folder (``_shared_library``)."""
+    monkeypatch.setattr(eligibility, "load_library", _shared_library)
     apps = []
 
     def make(**config):
