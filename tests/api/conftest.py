@@ -47,6 +47,7 @@ from storage.tables import APPEND_ONLY, metadata
 
 from ..conftest import free_port
 from ..support import EXAMPLES
+from .cds_support import ISSUER, Ehr
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -162,6 +163,21 @@ def make_app(database, monkeypatch):
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+@pytest.fixture(scope="module")
+def ehr():
+    """An EHR of the tests: its signing keys, and the tokens it signs (``cds_support.Ehr``)."""
+    return Ehr()
+
+
+@pytest.fixture
+def make_cds_app(make_app, tmp_path, ehr):
+    """Build an app that trusts ``ehr`` and answers CDS Hooks calls with a card for each of ``policies``."""
+    def make(*policies: str):
+        return make_app(CDS_HOOKS_ISSUERS=json.dumps({ISSUER: ehr.write_jwks(tmp_path)}),
+                        CDS_HOOKS_POLICIES=policies)
+    return make
 
 
 def issue_key(app, role: str, name: str | None = None) -> str:

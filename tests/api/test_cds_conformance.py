@@ -12,7 +12,7 @@ from services import ehr_tokens
 from services.memory import InMemoryUnitOfWork
 
 from ..fhir.support import fhir_example
-from .cds_support import HOOK_PATH, ISSUER, Ehr, FakeFhirServer, bearer, fixture, history_prefetch, with_tms_order
+from .cds_support import HOOK_PATH, FakeFhirServer, bearer, fixture, history_prefetch, with_tms_order
 from .conftest import rows
 
 INDICATORS = {"info", "warning", "critical"}
@@ -74,15 +74,9 @@ def test_the_specifications_example_token_is_refused_as_expired_and_for_another_
 
 # -- Da Vinci CRD and Inferno requests --------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ehr():
-    return Ehr()
-
-
 @pytest.fixture
-def cds_app(make_app, tmp_path, ehr):
-    return make_app(CDS_HOOKS_ISSUERS=json.dumps({ISSUER: ehr.write_jwks(tmp_path)}),
-                    CDS_HOOKS_POLICIES=("tms-clinical", "aetna-cpb-0469"))
+def cds_app(make_cds_app):
+    return make_cds_app("tms-clinical", "aetna-cpb-0469")
 
 
 def call(app, ehr, document):

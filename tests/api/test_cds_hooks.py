@@ -23,15 +23,9 @@ from .cds_support import (
 from .conftest import assert_problem, authorised, rows
 
 
-@pytest.fixture(scope="module")
-def ehr():
-    return Ehr()
-
-
 @pytest.fixture
-def cds_app(make_app, tmp_path, ehr):
-    return make_app(CDS_HOOKS_ISSUERS=json.dumps({ISSUER: ehr.write_jwks(tmp_path)}),
-                    CDS_HOOKS_POLICIES=("tms-clinical",))
+def cds_app(make_cds_app):
+    return make_cds_app("tms-clinical")
 
 
 def hook_request(prefetch: dict | None, *, orders=None, hook="order-sign", patient="p-1", **more) -> dict:
